@@ -1,0 +1,301 @@
+"""Settings for aftersales, read from the environment.
+
+Every setting that differs between a laptop and production comes from an environment variable;
+the defaults give a working development system on SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and os.environ.get("AFTERSALES_REQUIRE_SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in production.")
+    # Development only: a stable key so sessions and signed links survive restarts.
+    SECRET_KEY = "insecure-development-key-change-me-" + "0" * 20
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "workspace",  # before django.contrib.admin: it overrides admin templates
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "aftersales",
+    "marketplaces",
+    "cases",
+    "intake",
+    "messaging",  # issue 6: the message log
+    "scorecards",  # issue 6: marketplace scorecards
+    "jobs",  # issue 6: background jobs
+    "api",  # issue 3: REST API for integrations, webhooks
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "aftersales.urls"
+WSGI_APPLICATION = "aftersales.wsgi.application"
+ASGI_APPLICATION = "aftersales.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "aftersales" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# Database: DATABASE_URL (postgres://..., sqlite:///...); default a SQLite file in the project.
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{BASE_DIR / 'var' / 'aftersales.sqlite3'}",
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server and the worker read while the other writes; the timeout makes a
+    # writer wait for the lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# Internationalisation: staff and customers work in English, French or Chinese.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fr", _("French")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+
+# Uploaded evidence lives under MEDIA_ROOT, which is never served by URL: files are streamed by
+# views that check access. There is deliberately no MEDIA_URL route.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "files"},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "evidence": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "evidence", "directory_permissions_mode": 0o750},
+    },
+}
+# Uploads above this size go to a temporary file on disk instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# Evidence limits (DOMAIN.md section 3); configurable per deployment.
+EVIDENCE_MAX_PHOTO_BYTES = int(os.environ.get("EVIDENCE_MAX_PHOTO_BYTES", 20 * 1024 * 1024))
+EVIDENCE_MAX_VIDEO_BYTES = int(os.environ.get("EVIDENCE_MAX_VIDEO_BYTES", 200 * 1024 * 1024))
+EVIDENCE_MAX_VIDEO_SECONDS = float(os.environ.get("EVIDENCE_MAX_VIDEO_SECONDS", 300))
+EVIDENCE_MAX_PHOTO_PIXELS = int(os.environ.get("EVIDENCE_MAX_PHOTO_PIXELS", 40_000_000))
+
+# E-mail: console in development, SMTP (EMAIL_URL-style variables) in production.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "aftersales@localhost")
+
+# Background jobs: django-q2 on the ORM broker by default; set REDIS_URL to use Redis.
+Q_CLUSTER: dict = {
+    "name": "aftersales",
+    "workers": int(os.environ.get("Q_WORKERS", "2")),
+    "timeout": 600,
+    "retry": 900,
+    "max_attempts": 3,
+    "catch_up": False,
+    "label": "Background jobs",
+}
+if os.environ.get("REDIS_URL"):
+    Q_CLUSTER["redis"] = os.environ["REDIS_URL"]
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# Rate limits (API throttling, evidence-link limits) count in the cache. The in-process default
+# is right for one server process (``make run``); with several processes or machines, set
+# REDIS_URL so that they share one count.
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
+        if os.environ.get("REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Tests and one-off scripts can run tasks in-process.
+if env_bool("Q_SYNC", False):
+    Q_CLUSTER["sync"] = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+
+# -- Support workspace (the Django admin; app `workspace`) ------------------------------------
+# Lists count exactly up to this many rows; beyond, they show an estimate (PostgreSQL) or
+# "more than N", so a list over a million cases never runs a full COUNT.
+WORKSPACE_EXACT_COUNT_LIMIT = int(os.environ.get("WORKSPACE_EXACT_COUNT_LIMIT", "1000"))
+# Most cases a bulk action (assign, remind, transition) runs on at once.
+WORKSPACE_BULK_ACTION_LIMIT = int(os.environ.get("WORKSPACE_BULK_ACTION_LIMIT", "500"))
+
+# -- Background jobs and scorecards (apps `jobs`, `scorecards`, `messaging`) -------------------
+# Who hears about deadlines of unassigned cases and late shipments (comma-separated e-mails);
+# when empty, every active staff user with an e-mail address.
+TEAM_EMAILS = env_list("TEAM_EMAILS")
+# Who receives the quarterly scorecard report; when empty, the team (above).
+SCORECARD_REPORT_RECIPIENTS = env_list("SCORECARD_REPORT_RECIPIENTS")
+# How often the worker runs the deadline sweep (minutes); `setup_schedules` applies it.
+DEADLINE_SWEEP_MINUTES = int(os.environ.get("DEADLINE_SWEEP_MINUTES", "5"))
+
+# -- Evidence intake (upload links and forms; app `intake`) -----------------------------------
+# Absolute address of this site, for links in e-mails (sent by background jobs, with no request).
+INTAKE_PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000")
+# An upload link keeps working this long after its request's deadline (late evidence is still
+# heard; staff see the deadline as missed), then answers "expired" (410).
+INTAKE_LINK_GRACE = float(os.environ.get("INTAKE_LINK_GRACE_DAYS", "3")) * 86400
+# The one reminder e-mail goes this long before the deadline (seconds).
+INTAKE_REMINDER_BEFORE = float(os.environ.get("INTAKE_REMINDER_HOURS", "24")) * 3600
+# E-mail the upload link to the customer when a customer request is made.
+INTAKE_EMAIL_LINKS = env_bool("INTAKE_EMAIL_LINKS", True)
+# Rate limits: name -> (count, window in seconds); see intake/ratelimit.py. Counters live in
+# this cache; production must use a cache shared by all web processes (Redis).
+INTAKE_RATE_LIMITS: dict[str, tuple[int, int]] = {}
+INTAKE_RATE_LIMIT_CACHE = os.environ.get("INTAKE_RATE_LIMIT_CACHE", "default")
+# Behind N reverse proxies, the client address is the N-th from the right of X-Forwarded-For.
+INTAKE_TRUSTED_PROXIES = int(os.environ.get("INTAKE_TRUSTED_PROXIES", "0"))
+
+# -- REST API for integrations and webhooks (app `api`) ---------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.IsApiClient"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ClientRateThrottle"],
+    # Requests per client (a client's own limit, set in the admin, wins); bulk order imports
+    # (up to 10,000 orders each) have their own. Counts live in the default cache: with several
+    # web processes, use a shared cache (Redis or the database cache).
+    "DEFAULT_THROTTLE_RATES": {
+        "client": os.environ.get("API_THROTTLE_RATE", "1200/min"),
+        "bulk": os.environ.get("API_BULK_THROTTLE_RATE", "120/min"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.LimitedJSONParser"],
+    "DEFAULT_FILTER_BACKENDS": [],
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ProblemAutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "aftersales API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar: nothing is fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        "validatorUrl": None,
+        "persistAuthorization": True,
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.describe_api",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStateEnum": "cases.choices.CaseState",
+        "CaseKindEnum": "cases.choices.CaseKind",
+        "RefundRejectionReasonEnum": "cases.choices.RefundRejectionReason",
+        "EvidenceSourceEnum": "cases.choices.EvidenceSource",
+        "UploadSourceEnum": ["api", "customer", "partner"],
+    },
+}
+# Bodies above this size are refused (413) before being read (a 10,000-order import is ~5 MB).
+API_MAX_JSON_BYTES = int(os.environ.get("API_MAX_JSON_BYTES", 32 * 1024 * 1024))
+# A POST's Idempotency-Key (and its stored answer) is kept this long.
+API_IDEMPOTENCY_SECONDS = int(os.environ.get("API_IDEMPOTENCY_SECONDS", 24 * 3600))
+# Webhooks: per-request timeout; retries for at least this long, waiting 30 s doubling up to 4 h.
+API_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("API_WEBHOOK_TIMEOUT_SECONDS", "10"))
+API_WEBHOOK_RETRY_SECONDS = int(os.environ.get("API_WEBHOOK_RETRY_SECONDS", 24 * 3600))
+API_WEBHOOK_BACKOFF_BASE_SECONDS = 30
+API_WEBHOOK_BACKOFF_MAX_SECONDS = 4 * 3600
+# Webhook URLs on loopback or private networks are refused in production (a client must not make
+# this server probe its own network); allowed in development and tests.
+API_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("API_WEBHOOK_ALLOW_PRIVATE_NETWORKS", DEBUG)
