@@ -1,0 +1,110 @@
+"""Domain errors: one code per refusal, one plain-words message for the user.
+
+Tests assert the code; people read the message. Each door maps the error to its own form (a
+message in the admin, a problem document in the API, a line on the upload form).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    # transitions
+    TRANSITION_UNKNOWN = "transition_unknown"
+    TRANSITION_NOT_AVAILABLE = "transition_not_available"
+    CONDITION_FAILED = "condition_failed"
+    PERMISSION_DENIED = "permission_denied"
+    REASON_REQUIRED = "reason_required"
+    OCCURRED_IN_FUTURE = "occurred_in_future"
+    OCCURRED_BEFORE_PREVIOUS = "occurred_before_previous"
+    CASE_CHANGED = "case_changed"
+    # cases and orders
+    ORDER_OF_OTHER_MARKETPLACE = "order_of_other_marketplace"
+    OPENED_BEFORE_ORDER = "opened_before_order"
+    INVALID_VALUE = "invalid_value"
+    # evidence
+    BAD_FILE_NAME = "bad_file_name"
+    EMPTY_FILE = "empty_file"
+    FILE_TOO_LARGE = "file_too_large"
+    UNSUPPORTED_TYPE = "unsupported_type"
+    TYPE_MISMATCH = "type_mismatch"
+    CORRUPT_IMAGE = "corrupt_image"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    CORRUPT_VIDEO = "corrupt_video"
+    NO_VIDEO_STREAM = "no_video_stream"
+    VIDEO_TOO_LONG = "video_too_long"
+    CASE_CLOSED = "case_closed"
+    # refunds
+    REFUND_ALREADY_DECIDED = "refund_already_decided"
+    REJECTION_REASON_REQUIRED = "rejection_reason_required"
+    INVALID_AMOUNT = "invalid_amount"
+
+
+class DomainError(Exception):
+    """A rule said no. ``message`` is for people, ``code`` for programs."""
+
+    code: ErrorCode
+    # True when the request was right but the case's state does not allow it (HTTP 409).
+    is_conflict: bool = False
+
+    def __init__(
+        self, code: ErrorCode, message: Any, *, field: str | None = None, **details: Any
+    ) -> None:
+        self.code = ErrorCode(code)
+        self.message = str(message)
+        self.field = field
+        self.details = details
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class TransitionOption:
+    """A transition offered on a case, as shown to users and API clients."""
+
+    name: str
+    target: str
+    label: str
+    requires_reason: bool = False
+    help_text: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "target": self.target, "label": self.label}
+
+
+class TransitionRefused(DomainError):
+    """A transition could not run; ``available`` lists what can run now."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: Any,
+        *,
+        available: list[TransitionOption] | None = None,
+        field: str | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(code, message, field=field, **details)
+        self.available = available or []
+        self.is_conflict = code in {ErrorCode.TRANSITION_NOT_AVAILABLE, ErrorCode.CASE_CHANGED}
+
+    def __str__(self) -> str:
+        if not self.available:
+            return f"{self.message} No transition is available now."
+        names = ", ".join(option.name for option in self.available)
+        return f"{self.message} Available now: {names}."
+
+
+class EvidenceRefused(DomainError):
+    """A file was not accepted as evidence; nothing of it was kept."""
+
+
+class RefundRefused(DomainError):
+    """A refund request or decision was refused."""
+
+
+class CaseRefused(DomainError):
+    """A case or order could not be created or changed."""

@@ -1,0 +1,174 @@
+"""Evidence: every door (admin, upload form, API) adds files through ``evidence_add``.
+
+A file is kept only if ``cases.media.inspect_media`` accepts it; what is kept is the
+metadata-free copy under a random name in the private evidence storage, with the SHA-256 of
+the original. A refused file leaves nothing on disk or in the database. The same file sent twice
+to one case is recognised and not stored again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..actors import Actor
+from ..choices import Door, EventType, EvidenceSource, ReviewStatus
+from ..errors import ErrorCode, EvidenceRefused
+from ..media import inspect_media, materialize
+from ..models import Case, Evidence, EvidenceRequest, evidence_storage, evidence_upload_to
+from .audit import record_event
+from .cases import check_not_future, lock_case
+
+DERIVE_TASK = "cases.tasks.make_evidence_previews"
+
+
+@dataclass(frozen=True)
+class EvidenceAdded:
+    evidence: Evidence
+    duplicate: bool
+
+
+def evidence_add(
+    *,
+    case: Case,
+    upload: Any,
+    source: EvidenceSource | str,
+    actor: Actor,
+    door: Door,
+    request: EvidenceRequest | None = None,
+    checklist_item: str = "",
+    uploaded_at: dt.datetime | None = None,
+) -> EvidenceAdded:
+    """Validate ``upload`` (a Django ``File``) and attach it to ``case``.
+
+    ``uploaded_at`` is for imported history (default now; never in the future).
+    """
+    if uploaded_at is not None:
+        check_not_future(uploaded_at, field="uploaded_at")
+    if not case.is_open:
+        raise EvidenceRefused(
+            ErrorCode.CASE_CLOSED,
+            _("Case %(ref)s is closed and no longer takes evidence.") % {"ref": case.reference},
+        )
+    with materialize(upload) as raw:
+        existing = Evidence.objects.filter(case=case, sha256=raw.sha256).first()
+        if existing is not None:
+            return EvidenceAdded(existing, duplicate=True)
+        inspected = inspect_media(raw)
+        stored_name = ""
+        try:
+            with transaction.atomic():
+                locked = lock_case(case.pk)
+                existing = Evidence.objects.filter(case=locked, sha256=raw.sha256).first()
+                if existing is not None:
+                    return EvidenceAdded(existing, duplicate=True)
+                evidence = Evidence(
+                    case=locked,
+                    request=request,
+                    checklist_item=checklist_item[:64],
+                    media_type=inspected.media_type,
+                    original_name=raw.name,
+                    sha256=raw.sha256,
+                    size_bytes=raw.size,
+                    stored_size_bytes=inspected.clean_path.stat().st_size,
+                    content_type=inspected.content_type,
+                    width=inspected.width,
+                    height=inspected.height,
+                    duration_seconds=inspected.duration_seconds,
+                    video_codec=inspected.video_codec,
+                    container=inspected.container,
+                    source=source,
+                    uploaded_by=actor.user,
+                    uploaded_at=uploaded_at or timezone.now(),
+                )
+                with open(inspected.clean_path, "rb") as handle:
+                    stored_name = evidence_storage.save(
+                        evidence_upload_to(evidence, f"x.{inspected.extension}"), File(handle)
+                    )
+                evidence.file.name = stored_name
+                evidence.save()
+                locked.version += 1
+                locked.save(update_fields=["version", "updated_at"])
+                record_event(
+                    case=locked,
+                    event_type=EventType.EVIDENCE_ADDED,
+                    actor=actor,
+                    door=door,
+                    occurred_at=evidence.uploaded_at,
+                    data={
+                        "evidence": evidence.pk,
+                        "media_type": evidence.media_type,
+                        "name": evidence.original_name,
+                        "sha256": evidence.sha256,
+                        "request": request.pk if request else None,
+                    },
+                )
+                evidence_id = evidence.pk
+                transaction.on_commit(lambda: _queue_previews(evidence_id))
+        except IntegrityError:
+            # A concurrent upload of the same file won the race: theirs is the one kept.
+            if stored_name:
+                evidence_storage.delete(stored_name)
+            existing = Evidence.objects.get(case=case, sha256=raw.sha256)
+            return EvidenceAdded(existing, duplicate=True)
+        except BaseException:
+            if stored_name:
+                evidence_storage.delete(stored_name)
+            raise
+        finally:
+            inspected.clean_path.unlink(missing_ok=True)
+    return EvidenceAdded(evidence, duplicate=False)
+
+
+def _queue_previews(evidence_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(DERIVE_TASK, evidence_id, task_name=f"evidence-previews-{evidence_id}")
+
+
+def evidence_review(
+    *,
+    evidence: Evidence | int,
+    status: ReviewStatus | str,
+    actor: Actor,
+    door: Door,
+    reason: str = "",
+    reviewed_at: dt.datetime | None = None,
+) -> Evidence:
+    """Accept or reject one file; a rejection needs a reason."""
+    pk = evidence if isinstance(evidence, int) else evidence.pk
+    if status not in {ReviewStatus.ACCEPTED, ReviewStatus.REJECTED}:
+        raise EvidenceRefused(
+            ErrorCode.INVALID_VALUE, _("A review accepts or rejects the file."), field="status"
+        )
+    if status == ReviewStatus.REJECTED and not reason.strip():
+        raise EvidenceRefused(
+            ErrorCode.REASON_REQUIRED, _("Say why the file is rejected."), field="reason"
+        )
+    with transaction.atomic():
+        case_id = Evidence.objects.values_list("case_id", flat=True).get(pk=pk)
+        case = lock_case(case_id)
+        item = Evidence.objects.get(pk=pk)
+        item.review_status = status
+        item.review_reason = reason
+        item.reviewed_at = reviewed_at or timezone.now()
+        item.reviewed_by = actor.user
+        item.save(update_fields=["review_status", "review_reason", "reviewed_at", "reviewed_by"])
+        case.version += 1
+        case.save(update_fields=["version", "updated_at"])
+        record_event(
+            case=case,
+            event_type=EventType.EVIDENCE_REVIEWED,
+            actor=actor,
+            door=door,
+            occurred_at=item.reviewed_at,
+            reason=reason,
+            data={"evidence": item.pk, "status": status},
+        )
+    return item

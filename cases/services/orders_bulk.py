@@ -1,0 +1,271 @@
+"""Importing many orders at once (the API's ``POST /api/v1/orders/``: up to 10,000 a request).
+
+``order_bulk_upsert`` keeps the rules of ``order_upsert`` (same fields, same validation, the open
+late-shipment cases of an order whose promised ship date or shipment time changes get their
+deadlines recomputed) but works in sets: one locking read and one ``INSERT ... ON CONFLICT DO
+UPDATE`` per thousand orders instead of two statements per order. Everything is checked before
+anything is written; one bad item refuses the whole batch, with every problem listed by index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from marketplaces.models import Marketplace
+
+from ..choices import TERMINAL_STATES
+from ..errors import CaseRefused, ErrorCode
+from ..models import Case, Order
+from .deadlines import DEADLINE_FIELDS, apply_deadlines
+from .orders import DEADLINE_INPUTS, ORDER_FIELDS
+
+MAX_BATCH = 10_000
+CHUNK = 1_000
+# Times of things that happened (placed, shipped...) cannot be in the future; a field named like
+# a forecast (expected_..., promised_..., estimated_..., due_...) can.
+FORECAST_PREFIXES = ("expected_", "promised_", "estimated_", "due_")
+
+
+@dataclass(frozen=True)
+class OrderBatchResult:
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+    cases_recomputed: int
+
+
+def happened_time_fields() -> frozenset[str]:
+    return frozenset(
+        field.name
+        for field in Order._meta.get_fields()
+        if isinstance(field, models.DateTimeField)
+        and field.name in ORDER_FIELDS
+        and not field.name.startswith(FORECAST_PREFIXES)
+    )
+
+
+def _required_for_new() -> frozenset[str]:
+    """Fields a new order must be given (no default, not optional)."""
+    return frozenset(
+        field.name
+        for field in Order._meta.get_fields()
+        if field.name in ORDER_FIELDS
+        and isinstance(field, models.Field)
+        and not field.null
+        and not field.blank
+        and not field.has_default()
+    )
+
+
+def _error(index: int, field: str | None, code: str, message: str) -> dict[str, Any]:
+    pointer = f"/{index}/{field}" if field else f"/{index}"
+    return {"index": index, "field": field, "pointer": pointer, "detail": message, "code": code}
+
+
+def _validation_errors(index: int, exc: ValidationError) -> list[dict[str, Any]]:
+    out = []
+    for field, errors in exc.error_dict.items():
+        name = None if field == "__all__" else field
+        for error in errors:
+            for message in error.messages:
+                out.append(_error(index, name, error.code or "invalid", message))
+    return out
+
+
+def _lock_existing(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Order]:
+    """The existing orders among ``keys`` (marketplace id, external id), locked for update."""
+    by_marketplace: dict[int, list[str]] = defaultdict(list)
+    for marketplace_id, external_id in keys:
+        by_marketplace[marketplace_id].append(external_id)
+    found: dict[tuple[int, str], Order] = {}
+    for marketplace_id, external_ids in by_marketplace.items():
+        for start in range(0, len(external_ids), CHUNK):
+            rows = Order.objects.select_for_update().filter(
+                marketplace_id=marketplace_id, external_id__in=external_ids[start : start + CHUNK]
+            )
+            for order in rows:
+                found[(marketplace_id, order.external_id)] = order
+    return found
+
+
+def order_bulk_upsert(
+    *, items: Sequence[Mapping[str, Any]], at: dt.datetime | None = None
+) -> OrderBatchResult:
+    """Create or update orders by (marketplace, external id), all or nothing.
+
+    Each item holds ``marketplace`` (a ``Marketplace``), ``external_id`` and any of
+    ``ORDER_FIELDS``; fields left out of an existing order keep their value. Raises
+    ``CaseRefused`` (code ``invalid_value``) whose ``details["errors"]`` lists every problem as
+    ``{index, field, pointer, detail, code}`` when any item is invalid: nothing is written then.
+    """
+    if len(items) > MAX_BATCH:
+        raise CaseRefused(
+            ErrorCode.INVALID_VALUE,
+            _("Send at most %(max)s orders a request (this one has %(count)s); split the list.")
+            % {"max": f"{MAX_BATCH:,}", "count": f"{len(items):,}"},
+        )
+    now = at or timezone.now()
+    known = set(ORDER_FIELDS)
+    happened = happened_time_fields()
+    required = _required_for_new()
+    errors: list[dict[str, Any]] = []
+    seen: dict[tuple[int, str], int] = {}
+    for index, item in enumerate(items):
+        unknown = set(item) - known - {"marketplace", "external_id"}
+        if unknown:
+            raise TypeError(f"Unknown order fields: {', '.join(sorted(unknown))}")
+        marketplace = item.get("marketplace")
+        external_id = item.get("external_id")
+        if not isinstance(marketplace, Marketplace):
+            errors.append(_error(index, "marketplace", "required", _("Give the marketplace.")))
+            continue
+        if not external_id or not isinstance(external_id, str):
+            errors.append(
+                _error(
+                    index, "external_id", "required", _("Give the order's id on the marketplace.")
+                )
+            )
+            continue
+        key = (marketplace.pk, external_id)
+        if key in seen:
+            errors.append(
+                _error(
+                    index,
+                    "external_id",
+                    "duplicate",
+                    _("Order %(id)s of %(marketplace)s is also item %(first)s of this list.")
+                    % {"id": external_id, "marketplace": marketplace.code, "first": seen[key]},
+                )
+            )
+        else:
+            seen[key] = index
+        for name in happened & set(item):
+            value = item[name]
+            if isinstance(value, dt.datetime) and value > now:
+                errors.append(
+                    _error(
+                        index,
+                        name,
+                        ErrorCode.OCCURRED_IN_FUTURE.value,
+                        _("%(moment)s is in the future; give the time it really happened.")
+                        % {"moment": value.isoformat()},
+                    )
+                )
+
+    with transaction.atomic():
+        existing = _lock_existing(set(seen))
+        to_write: list[Order] = []
+        recompute: dict[int, Order] = {}
+        created = updated = unchanged = 0
+        for index, item in enumerate(items):
+            if errors and len(errors) > 1000:
+                break  # enough to fix; the rest is not checked
+            marketplace, external_id = item.get("marketplace"), item.get("external_id")
+            if not isinstance(marketplace, Marketplace) or not external_id:
+                continue
+            given = {name: item[name] for name in ORDER_FIELDS if name in item}
+            current = existing.get((marketplace.pk, external_id))
+            missing: list[str] = []
+            if current is None:
+                missing = sorted(required - set(given))
+                for name in missing:
+                    errors.append(_error(index, name, "required", _("Required for a new order.")))
+                order = Order(marketplace=marketplace, external_id=external_id, **given)
+                changed: list[str] = list(given)
+            else:
+                changed = [name for name, value in given.items() if getattr(current, name) != value]
+                if not changed:
+                    unchanged += 1
+                    continue
+                merged = {name: getattr(current, name) for name in ORDER_FIELDS}
+                merged.update(given)
+                order = Order(marketplace=marketplace, external_id=external_id, **merged)
+            try:
+                order.full_clean(
+                    exclude=["marketplace", *missing],
+                    validate_unique=False,
+                    validate_constraints=False,
+                )
+            except ValidationError as exc:
+                errors.extend(_validation_errors(index, exc))
+                continue
+            if current is None:
+                created += 1
+            else:
+                updated += 1
+                if DEADLINE_INPUTS & set(changed):
+                    order.pk = current.pk
+                    recompute[current.pk] = order
+            to_write.append(order)
+        if errors:
+            errors.sort(key=lambda error: error["index"])
+            raise CaseRefused(
+                ErrorCode.INVALID_VALUE,
+                _(
+                    "%(bad)s of the %(count)s orders are invalid; nothing was imported. Fix the "
+                    "items listed in errors and send the list again."
+                )
+                % {"bad": len({error["index"] for error in errors}), "count": len(items)},
+                errors=errors,
+            )
+        for start in range(0, len(to_write), CHUNK):
+            batch = [_without_pk(order) for order in to_write[start : start + CHUNK]]
+            Order.objects.bulk_create(
+                batch,
+                update_conflicts=True,
+                unique_fields=["marketplace", "external_id"],
+                update_fields=[*ORDER_FIELDS, "updated_at"],
+            )
+        cases_recomputed = _recompute_open_cases(recompute, now=now)
+    return OrderBatchResult(
+        received=len(items),
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        cases_recomputed=cases_recomputed,
+    )
+
+
+def _without_pk(order: Order) -> Order:
+    # Rows are written by their natural key; an INSERT carrying an existing id would collide
+    # on the primary key before ON CONFLICT (marketplace, external_id) could apply.
+    if order.pk is None:
+        return order
+    copy = Order(**{f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields})
+    copy.pk = None
+    copy.marketplace = order.marketplace
+    return copy
+
+
+def _recompute_open_cases(orders: dict[int, Order], *, now: dt.datetime) -> int:
+    """What ``order_upsert`` does for one order, for many: the open cases of orders whose
+    promised ship date or shipment changed get their deadlines recomputed (locked, in sets)."""
+    ids = list(orders)
+    saved = 0
+    for start in range(0, len(ids), CHUNK):
+        cases = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("marketplace")
+            .filter(order_id__in=ids[start : start + CHUNK])
+            .exclude(state__in=TERMINAL_STATES)
+        )
+        to_save = []
+        for case in cases:
+            case.order = orders[case.order_id]
+            if apply_deadlines(case):
+                case.updated_at = now
+                to_save.append(case)
+        if to_save:
+            Case.objects.bulk_update(to_save, [*DEADLINE_FIELDS, "updated_at"])
+        saved += len(to_save)
+    return saved

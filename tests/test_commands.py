@@ -1,0 +1,56 @@
+import pytest
+from django.core.management import call_command
+
+from cases.models import Case, CaseEvent, Evidence
+
+pytestmark = pytest.mark.django_db
+
+
+def test_load_demo_is_idempotent(capsys):
+    call_command("load_demo", "--cases", "120")
+    first = capsys.readouterr().out
+    assert "Demo data: 120 cases created, 120 demo cases in all." in first
+    counts = (Case.objects.count(), CaseEvent.objects.count(), Evidence.objects.count())
+    call_command("load_demo", "--cases", "120")
+    assert "Demo data: 0 cases created, 120 demo cases in all." in capsys.readouterr().out
+    assert (Case.objects.count(), CaseEvent.objects.count(), Evidence.objects.count()) == counts
+    # the first cases take the road to each state of each kind
+    assert Case.objects.values("state").distinct().count() >= 10
+    assert Evidence.objects.exists()
+
+
+def test_demo_login_is_created_once(capsys, settings, tmp_path, monkeypatch):
+    from aftersales.management.commands import demo_login
+
+    monkeypatch.setattr(demo_login, "CREDENTIALS", tmp_path / "demo-login.txt")
+    call_command("demo_login")
+    first = capsys.readouterr().out.strip()
+    call_command("demo_login")
+    assert capsys.readouterr().out.strip() == first
+    password = first.split(" / ")[1]
+    from django.contrib.auth import authenticate
+
+    assert authenticate(username="admin", password=password) is not None
+
+
+def test_workflow_diagrams_cover_every_kind(capsys):
+    call_command("workflow_diagrams")
+    out = capsys.readouterr().out
+    assert out.count("```mermaid") == 9
+    assert "rejected --> escalated: escalate" in out
+
+
+def test_admin_pages_open_for_staff(admin_client):
+    call_command("load_demo", "--cases", "12")
+    case = Case.objects.first()
+    for url in [
+        "/admin/",
+        "/admin/cases/case/",
+        f"/admin/cases/case/{case.pk}/change/",
+        "/admin/cases/order/",
+        "/admin/cases/caseevent/",
+        "/admin/marketplaces/marketplace/",
+        "/admin/cases/evidence/",
+    ]:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
