@@ -1,0 +1,29 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class ApiConfig(AppConfig):
+    """The REST API for integrations (marketplace connectors, ERPs) and its webhooks."""
+
+    name = "api"
+    verbose_name = _("REST API and webhooks")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from cases.signals import case_event_recorded
+
+        from .webhooks.outbox import record_webhook_event
+
+        case_event_recorded.connect(record_webhook_event, dispatch_uid="api_webhook_outbox")
+        post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="api_schedules")
+
+
+def _ensure_schedules(*, using: str = "default", **kwargs: Any) -> None:
+    """The periodic jobs of the API (retrying webhook deliveries, forgetting old idempotency
+    keys) exist after every ``migrate``, so a new deployment needs no extra command."""
+    from .tasks import ensure_schedules
+
+    ensure_schedules(using=using)

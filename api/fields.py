@@ -1,0 +1,106 @@
+"""Serializer fields shared by the API's serializers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import models
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from marketplaces.models import Marketplace
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time WITH its offset. A time without one is refused: the API cannot guess
+    whether "10:00" was Shanghai's or Paris's."""
+
+    default_error_messages = {
+        "naive": _(
+            "Give the time with its offset, for example 2026-03-01T10:00:00+08:00 or "
+            "2026-03-01T02:00:00Z."
+        ),
+    }
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is None:
+                self.fail("naive")
+            if parsed is not None:
+                return self.enforce_timezone(parsed)  # parsed once, not again by DRF
+        elif isinstance(value, dt.datetime) and value.tzinfo is None:
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+class ApiModelSerializer(serializers.ModelSerializer):
+    """ModelSerializer whose times must carry an offset, and whose read-only choice fields
+    document the empty value they can hold (DRF drops ``allow_blank`` on read-only fields, and
+    the schema would then promise a value that is sometimes "")."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: AwareDateTimeField,
+    }
+
+    def include_extra_kwargs(
+        self, kwargs: dict[str, Any], extra_kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        blank = kwargs.get("allow_blank")
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
+        if blank and kwargs.get("read_only") and "choices" in kwargs:
+            kwargs["allow_blank"] = True
+        return kwargs
+
+
+@extend_schema_field(
+    {"type": "string", "description": "A marketplace code, e.g. tmall", "example": "tmall"}
+)
+class MarketplaceCodeField(serializers.Field):
+    """A marketplace of the calling client, given by its code (``tmall``).
+
+    The client's marketplaces come from the serializer context (``marketplaces``: code ->
+    Marketplace), so a list of 10,000 items costs no query per item.
+    """
+
+    default_error_messages = {
+        "not_yours": _("“%(code)s” is not one of your marketplaces (%(yours)s)."),
+        "invalid": _("Give a marketplace code, such as tmall."),
+    }
+
+    def _marketplaces(self) -> dict[str, Marketplace]:
+        return self.context.get("marketplaces", {})
+
+    def to_internal_value(self, data: Any) -> Marketplace:
+        if not isinstance(data, str) or not data:
+            self.fail("invalid")
+        marketplace = self._marketplaces().get(data)
+        if marketplace is None:
+            yours = ", ".join(sorted(self._marketplaces())) or "-"
+            raise serializers.ValidationError(
+                self.error_messages["not_yours"] % {"code": data[:40], "yours": yours},
+                code="not_yours",
+            )
+        return marketplace
+
+    def get_attribute(self, instance: Any) -> Any:
+        # Read the id, not the related row: the client's marketplaces are in the context, so
+        # a list of cases or orders needs no join to show their marketplace's code.
+        marketplace_id = getattr(instance, f"{self.source}_id", None)
+        if marketplace_id is not None and marketplace_id in self.context.get(
+            "marketplace_codes", {}
+        ):
+            return marketplace_id
+        return super().get_attribute(instance)
+
+    def to_representation(self, value: Any) -> str:
+        if isinstance(value, Marketplace):
+            return value.code
+        return self.context["marketplace_codes"][value]

@@ -1,0 +1,230 @@
+"""Query filters of the case and order lists (django-filter). Every list filter hits an index
+of ``cases.models`` (marketplace/state, kind/next_due_at, assignee/next_due_at, opened_at...)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from cases.choices import TERMINAL_STATES, CaseKind, CaseState
+from cases.models import Case, Order
+from messaging.models import Direction, Message
+
+
+class CommaChoicesField(forms.Field):
+    """``a,b,c`` -> ["a", "b", "c"], each one of ``choices``."""
+
+    def __init__(self, *, allowed: list[str], **kwargs: Any) -> None:
+        self.valid = allowed
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> list[str] | None:
+        if value in (None, ""):
+            return None
+        values = [part.strip() for part in str(value).split(",") if part.strip()]
+        unknown = [v for v in values if v not in self.valid]
+        if unknown:
+            # Values go in params, never into the message itself: a "%" in them must not be read
+            # as a format directive.
+            raise forms.ValidationError(
+                _("Unknown value %(values)s; use one or more of: %(choices)s (comma-separated)."),
+                params={"values": ", ".join(unknown[:5]), "choices": ", ".join(self.valid)},
+                code="invalid_choice",
+            )
+        return values
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CommaChoicesFilter(django_filters.Filter):
+    field_class = CommaChoicesField
+
+    def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": value})
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (or 1/0); anything else is an error, not silently ignored."""
+
+    def clean(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in {"true", "1", "yes"}:
+            return True
+        if text in {"false", "0", "no"}:
+            return False
+        raise forms.ValidationError(_("Use true or false."), code="invalid")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class MarketplaceCodesFilter(django_filters.Filter):
+    """Marketplace codes (comma-separated), each one of the client's marketplaces."""
+
+    field_class = forms.CharField
+
+    def filter(self, qs: QuerySet, value: str | None) -> QuerySet:
+        if not value:
+            return qs
+        mine = self.parent.request.user.marketplaces_by_code()
+        codes = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [code for code in codes if code not in mine]
+        if unknown:
+            raise forms.ValidationError(
+                {
+                    self.field_name: forms.ValidationError(
+                        _("Not one of your marketplaces: %(codes)s (yours: %(mine)s)."),
+                        params={"codes": ", ".join(unknown[:5]), "mine": ", ".join(sorted(mine))},
+                        code="not_yours",
+                    )
+                }
+            )
+        return qs.filter(marketplace_id__in=[mine[code].pk for code in codes])
+
+
+_UNENCODED_PLUS = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
+class AwareIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    default_error_messages = {
+        "invalid": _("Give a time in ISO 8601 with its offset, e.g. 2026-03-01T00:00:00Z."),
+    }
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        # "+08:00" arrives as " 08:00" when a client forgets to URL-encode the plus sign.
+        text = _UNENCODED_PLUS.sub(r"\1+\2", text)
+        try:
+            parsed = parse_datetime(text)
+        except ValueError:
+            parsed = None
+        if parsed is None or timezone.is_naive(parsed):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        try:
+            # In UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
+            return parsed.astimezone(dt.UTC)
+        except OverflowError as exc:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+
+
+class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = AwareIsoDateTimeField
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A parameter given with no value (``?due_after=``) is an error, not silently ignored."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name in self.filters:
+            if name in self.data and self.data.get(name) == "":
+                self.form.add_error(name, _("Give a value, or leave the parameter out."))
+                valid = False
+        return valid
+
+
+class CaseFilter(StrictFilterSet):
+    marketplace = MarketplaceCodesFilter(
+        label="Marketplace codes, comma-separated (among the client's)."
+    )
+    kind = CommaChoicesFilter(
+        field_name="kind", allowed=CaseKind.values, label="Kinds, comma-separated."
+    )
+    state = CommaChoicesFilter(
+        field_name="state", allowed=CaseState.values, label="States, comma-separated."
+    )
+    open = StrictBooleanFilter(method="filter_open", label="Only open (or closed) cases.")
+    assignee = django_filters.CharFilter(
+        method="filter_assignee", label="The assignee's user name, or “none” for unassigned."
+    )
+    overdue = StrictBooleanFilter(
+        method="filter_overdue", label="A running deadline has passed (true) or not (false)."
+    )
+    escalated = StrictBooleanFilter(field_name="escalated")
+    due_before = AwareIsoDateTimeFilter(
+        field_name="next_due_at", lookup_expr="lt", label="Next deadline before this time."
+    )
+    due_after = AwareIsoDateTimeFilter(
+        field_name="next_due_at", lookup_expr="gte", label="Next deadline at or after this time."
+    )
+    opened_before = AwareIsoDateTimeFilter(field_name="opened_at", lookup_expr="lt")
+    opened_after = AwareIsoDateTimeFilter(field_name="opened_at", lookup_expr="gte")
+    updated_after = AwareIsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", label="Changed at or after this time."
+    )
+    order = django_filters.CharFilter(
+        field_name="order__external_id", label="The order's external id."
+    )
+    external_id = django_filters.CharFilter(field_name="external_id")
+
+    class Meta:
+        model = Case
+        fields: list[str] = []
+
+    def filter_open(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return qs
+        return (
+            qs.exclude(state__in=TERMINAL_STATES) if value else qs.filter(state__in=TERMINAL_STATES)
+        )
+
+    def filter_assignee(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return qs
+        if value.lower() == "none":
+            return qs.filter(assignee__isnull=True)
+        return qs.filter(assignee__username=value)
+
+    def filter_overdue(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return qs
+        now = timezone.now()
+        if value:
+            return qs.filter(next_due_at__lt=now)
+        return qs.filter(Q(next_due_at__gte=now) | Q(next_due_at__isnull=True))
+
+
+class OrderFilter(StrictFilterSet):
+    marketplace = MarketplaceCodesFilter()
+    external_id = django_filters.CharFilter(field_name="external_id")
+    placed_before = AwareIsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    placed_after = AwareIsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    updated_after = AwareIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+
+class MessageFilter(StrictFilterSet):
+    marketplace = MarketplaceCodesFilter()
+    order = django_filters.CharFilter(
+        field_name="order__external_id", label="The order's external id."
+    )
+    case = django_filters.CharFilter(field_name="case__reference", label="The case reference.")
+    conversation_id = django_filters.CharFilter(field_name="conversation_id")
+    direction = django_filters.ChoiceFilter(field_name="direction", choices=Direction.choices)
+    sent_before = AwareIsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
+    sent_after = AwareIsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
+
+    class Meta:
+        model = Message
+        fields: list[str] = []

@@ -1,0 +1,530 @@
+"""Cases as the API shows them, and what a client sends to open or change one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cases.choices import (
+    Audience,
+    CaseKind,
+    EvidenceSource,
+    Priority,
+    RefundDecision,
+    RefundRejectionReason,
+)
+from cases.models import Case, CaseEvent, Evidence, EvidenceRequest, Order, RefundRequest
+from cases.services import active_deadlines, case_available_transitions, deadline_status
+from cases.services.deadlines import DeadlineStatus
+
+from ..fields import ApiModelSerializer, AwareDateTimeField, MarketplaceCodeField
+from .orders import OrderSerializer
+
+# Deadline name -> stored column (``cases.services.deadlines``).
+DEADLINES = {
+    "response": "response_due_at",
+    "evidence": "evidence_due_at",
+    "resolution": "resolution_due_at",
+    "supplier_contact": "supplier_contact_due_at",
+    "supplier_switch": "supplier_switch_due_at",
+}
+
+
+def _absolute(context: dict[str, Any], path: str) -> str:
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+# -- pieces of a case -----------------------------------------------------------------------------
+
+
+class TransitionOptionSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="What to send as `transition`.")
+    target = serializers.CharField(help_text="The state the case will be in.")
+    label = serializers.CharField()
+    requires_reason = serializers.BooleanField()
+    help_text = serializers.CharField()
+
+
+class DeadlineSerializer(serializers.Serializer):
+    name = serializers.ChoiceField(choices=list(DEADLINES))
+    due_at = serializers.DateTimeField()
+    running = serializers.BooleanField(
+        help_text="True while the clock runs (false once met, stopped or not applicable now)."
+    )
+    status = serializers.ChoiceField(
+        choices=[s.value for s in DeadlineStatus],
+        allow_null=True,
+        help_text="on_track, at_risk or overdue for a running clock; null otherwise.",
+    )
+    business_days_left = serializers.IntegerField(
+        allow_null=True, help_text="0 on the due day, negative when overdue."
+    )
+
+
+class EvidenceSerializer(ApiModelSerializer):
+    """A stored photo or video (metadata) and the link to download it with the client's key."""
+
+    request = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    download_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = (
+            "id",
+            "media_type",
+            "content_type",
+            "original_name",
+            "size_bytes",
+            "stored_size_bytes",
+            "sha256",
+            "width",
+            "height",
+            "duration_seconds",
+            "video_codec",
+            "container",
+            "source",
+            "checklist_item",
+            "request",
+            "uploaded_at",
+            "review_status",
+            "review_reason",
+            "reviewed_at",
+            "download_url",
+            "thumbnail_url",
+        )
+        read_only_fields = fields
+
+    def _case_reference(self, evidence: Evidence) -> str:
+        case = self.context.get("case")
+        return case.reference if case is not None else evidence.case.reference
+
+    @extend_schema_field(serializers.URLField())
+    def get_download_url(self, evidence: Evidence) -> str:
+        path = reverse(
+            "api:case-evidence-file",
+            kwargs={"reference": self._case_reference(evidence), "evidence_id": evidence.pk},
+        )
+        return _absolute(self.context, path)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail_url(self, evidence: Evidence) -> str | None:
+        if not evidence.thumbnail:
+            return None  # made by a background task shortly after the upload
+        path = reverse(
+            "api:case-evidence-thumbnail",
+            kwargs={"reference": self._case_reference(evidence), "evidence_id": evidence.pk},
+        )
+        return _absolute(self.context, path)
+
+
+class ChecklistItemSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=64)
+    label = serializers.CharField(max_length=200)
+    hint = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    required = serializers.BooleanField(default=True)
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "oneOf": [
+                {"type": "string", "description": "A label; its key is made from it."},
+                {
+                    "type": "object",
+                    "required": ["label"],
+                    "properties": {
+                        "key": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$"},
+                        "label": {"type": "string", "maxLength": 200},
+                        "hint": {"type": "string", "maxLength": 500},
+                        "required": {"type": "boolean", "default": True},
+                    },
+                },
+            ]
+        },
+    }
+)
+class ChecklistInputField(serializers.ListField):
+    """What to send, item by item; checked by the service (``normalise_checklist``)."""
+
+    child = serializers.JSONField()
+
+
+class EvidenceRequestSerializer(ApiModelSerializer):
+    """What was asked of whom, by when, and the upload link to give them."""
+
+    checklist = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    expires_at = serializers.SerializerMethodField()
+    is_active = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = EvidenceRequest
+        fields = (
+            "id",
+            "audience",
+            "checklist",
+            "message",
+            "due_at",
+            "created_at",
+            "revoked_at",
+            "fulfilled_at",
+            "is_active",
+            "url",
+            "expires_at",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(ChecklistItemSerializer(many=True))
+    def get_checklist(self, evidence_request: EvidenceRequest) -> list[dict[str, Any]]:
+        return list(evidence_request.checklist or [])
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_url(self, evidence_request: EvidenceRequest) -> str | None:
+        """The absolute link of the upload form (null once revoked)."""
+        if evidence_request.revoked_at is not None:
+            return None
+        from intake.links import upload_url
+
+        return _absolute(self.context, upload_url(evidence_request))
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_expires_at(self, evidence_request: EvidenceRequest) -> str:
+        from intake.links import link_expires_at
+
+        return serializers.DateTimeField().to_representation(link_expires_at(evidence_request))
+
+
+class RefundRequestSerializer(ApiModelSerializer):
+    decided_by = serializers.CharField(source="decided_by_name", read_only=True)
+
+    class Meta:
+        model = RefundRequest
+        fields = (
+            "id",
+            "external_id",
+            "amount",
+            "currency",
+            "requested_at",
+            "decision",
+            "approved_amount",
+            "decided_at",
+            "decided_by",
+            "rejection_reason",
+            "rejection_note",
+            "overturned_at",
+        )
+        read_only_fields = fields
+
+
+class EventActorSerializer(serializers.Serializer):
+    type = serializers.CharField(source="actor_type")
+    name = serializers.CharField(source="actor_name")
+    ref = serializers.CharField(source="actor_ref")
+
+
+class CaseEventSerializer(ApiModelSerializer):
+    """One line of the case's history (append-only)."""
+
+    type = serializers.CharField(source="event_type")
+    actor = EventActorSerializer(source="*")
+
+    class Meta:
+        model = CaseEvent
+        fields = (
+            "id",
+            "type",
+            "transition",
+            "from_state",
+            "to_state",
+            "actor",
+            "door",
+            "occurred_at",
+            "recorded_at",
+            "note",
+            "reason",
+            "data",
+        )
+        read_only_fields = fields
+
+
+# -- the case -----------------------------------------------------------------------------------
+
+
+class CaseSerializer(ApiModelSerializer):
+    """A case as listed: state, version and deadlines, no history (see the case's own URL)."""
+
+    url = serializers.SerializerMethodField()
+    marketplace = MarketplaceCodeField(read_only=True)
+    order = serializers.CharField(source="order.external_id", read_only=True)
+    assignee = serializers.CharField(
+        source="assignee.username", read_only=True, default=None, allow_null=True
+    )
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = (
+            "reference",
+            "url",
+            "marketplace",
+            "order",
+            "kind",
+            "state",
+            "version",
+            "priority",
+            "assignee",
+            "external_id",
+            "external_claim_id",
+            "opened_at",
+            "escalated",
+            "escalated_at",
+            "confirmed_at",
+            "resolved_at",
+            "closed_at",
+            "resolution_outcome",
+            "resolution_met",
+            "first_responded_at",
+            "response_due_at",
+            "evidence_due_at",
+            "resolution_due_at",
+            "supplier_contact_due_at",
+            "supplier_switch_due_at",
+            "next_due_at",
+            "overdue",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, case: Case) -> str:
+        return _absolute(self.context, reverse("api:case-detail", args=[case.reference]))
+
+    def _now(self) -> dt.datetime:
+        now = self.context.get("now")
+        if now is None:
+            now = self.context["now"] = timezone.now()
+        return now
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_overdue(self, case: Case) -> bool:
+        """A running deadline has passed."""
+        return case.next_due_at is not None and case.next_due_at < self._now()
+
+
+class CaseDetailSerializer(CaseSerializer):
+    """Everything about a case: what the client may do now, deadlines, evidence, refunds and
+    the whole history."""
+
+    order = OrderSerializer(read_only=True)
+    description = serializers.CharField(read_only=True)
+    available_transitions = serializers.SerializerMethodField()
+    deadlines = serializers.SerializerMethodField()
+    evidence = serializers.SerializerMethodField()
+    evidence_requests = EvidenceRequestSerializer(many=True, read_only=True)
+    refund_requests = RefundRequestSerializer(many=True, read_only=True)
+    history = CaseEventSerializer(source="events", many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = (
+            *CaseSerializer.Meta.fields,
+            "description",
+            "available_transitions",
+            "deadlines",
+            "evidence",
+            "evidence_requests",
+            "refund_requests",
+            "history",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(TransitionOptionSerializer(many=True))
+    def get_available_transitions(self, case: Case) -> list[dict[str, Any]]:
+        """What this client may call now, and the state each leads to."""
+        options = case_available_transitions(case, self.context["actor"], at=self._now())
+        return TransitionOptionSerializer(options, many=True).data
+
+    @extend_schema_field(DeadlineSerializer(many=True))
+    def get_deadlines(self, case: Case) -> list[dict[str, Any]]:
+        now = self._now()
+        running = active_deadlines(case)
+        out = []
+        for name, column in DEADLINES.items():
+            due = getattr(case, column)
+            if due is None:
+                continue
+            state = (
+                deadline_status(due, at=now, marketplace=case.marketplace)
+                if name in running
+                else None
+            )
+            out.append(
+                {
+                    "name": name,
+                    "due_at": due,
+                    "running": name in running,
+                    "status": state.status.value if state else None,
+                    "business_days_left": state.business_days_left if state else None,
+                }
+            )
+        return DeadlineSerializer(out, many=True).data
+
+    @extend_schema_field(EvidenceSerializer(many=True))
+    def get_evidence(self, case: Case) -> list[dict[str, Any]]:
+        context = {**self.context, "case": case}
+        return EvidenceSerializer(case.evidence.all(), many=True, context=context).data
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+class RefundRequestInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True
+    )
+    currency = serializers.CharField(min_length=3, max_length=3, help_text="ISO 4217, e.g. CNY.")
+    requested_at = AwareDateTimeField(required=False, help_text="Default: now.")
+    external_id = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="The marketplace's id."
+    )
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    marketplace = MarketplaceCodeField()
+    order = serializers.CharField(
+        max_length=100, help_text="The order's external id (import it first with /orders/)."
+    )
+    kind = serializers.ChoiceField(choices=CaseKind.choices)
+    external_id = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_null=True,
+        help_text="Your id for the case: sending it again returns the existing case (200).",
+    )
+    external_claim_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    opened_at = AwareDateTimeField(
+        required=False, help_text="When it was opened on the marketplace (default now)."
+    )
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    refund_request = RefundRequestInputSerializer(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        marketplace = attrs["marketplace"]
+        order = Order.objects.filter(marketplace=marketplace, external_id=attrs["order"]).first()
+        if order is None:
+            raise serializers.ValidationError(
+                {
+                    "order": [
+                        serializers.ErrorDetail(
+                            str(
+                                _(
+                                    "There is no order %(order)s on %(marketplace)s: import it "
+                                    "first with POST /api/v1/orders/."
+                                )
+                            )
+                            % {"order": attrs["order"][:100], "marketplace": marketplace.code},
+                            code="does_not_exist",
+                        )
+                    ]
+                }
+            )
+        attrs["order"] = order
+        return attrs
+
+
+class CaseUpdateSerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    external_claim_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    expected_version = serializers.IntegerField(
+        required=False, min_value=1, help_text="Refuse (409) if the case changed since."
+    )
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    transition = serializers.CharField(
+        max_length=64, help_text="A name from available_transitions."
+    )
+    occurred_at = AwareDateTimeField(
+        required=False,
+        help_text="When it happened on the marketplace (default now); never in the future, "
+        "never before the case's last change.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=20000, help_text="Needed by reject, withdraw."
+    )
+    reason_code = serializers.ChoiceField(
+        choices=RefundRejectionReason.choices,
+        required=False,
+        allow_blank=True,
+        help_text="For reject: the refund-rejection reason recorded on open refund requests.",
+    )
+    expected_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The case version you acted on: 409 if the case changed since (or If-Match).",
+    )
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    # Empty files are the service's to refuse, in the same words as at every other door.
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text="A photo (JPEG, PNG, WebP, HEIC) or a video (MP4, MOV, WebM).",
+    )
+    source = serializers.ChoiceField(
+        choices=[EvidenceSource.API, EvidenceSource.CUSTOMER, EvidenceSource.PARTNER],
+        default=EvidenceSource.API,
+        help_text="Who made the file: api (default), customer or partner.",
+    )
+    checklist_item = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    request = serializers.IntegerField(
+        required=False, help_text="The evidence request this file answers (its id)."
+    )
+    uploaded_at = AwareDateTimeField(
+        required=False, help_text="When it was sent on the marketplace (imported history)."
+    )
+
+
+class EvidenceRequestInputSerializer(serializers.Serializer):
+    audience = serializers.ChoiceField(choices=Audience.choices, default=Audience.CUSTOMER)
+    checklist = ChecklistInputField(
+        required=False, help_text="Default: the checklist of the case's kind."
+    )
+    message = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    due_at = AwareDateTimeField(
+        required=False, help_text="Default: the marketplace's evidence wait in business days."
+    )
+
+
+class RefundDecisionInputSerializer(serializers.Serializer):
+    refund_request = serializers.IntegerField(help_text="The refund request's id.")
+    decision = serializers.ChoiceField(choices=RefundDecision.choices)
+    approved_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, help_text="For partially_approved."
+    )
+    reason_code = serializers.ChoiceField(
+        choices=RefundRejectionReason.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Required for rejected.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    decided_at = AwareDateTimeField(required=False, help_text="Default: now.")
+    expected_version = serializers.IntegerField(required=False, min_value=1)
+
+
+class RefundDecisionResultSerializer(serializers.Serializer):
+    refund_request = RefundRequestSerializer()
+    case = CaseSerializer()

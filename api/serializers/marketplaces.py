@@ -1,0 +1,187 @@
+"""Marketplaces (profiles, rules, calendars) and their scorecards."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import inspect
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.db.models.query import QuerySet
+from django.utils.functional import Promise
+from rest_framework import serializers
+
+from marketplaces.models import Marketplace
+
+from ..fields import ApiModelSerializer
+
+
+class MarketplaceSerializer(ApiModelSerializer):
+    class Meta:
+        model = Marketplace
+        fields = (
+            "code",
+            "name",
+            "is_active",
+            "time_zone",
+            "calendar_country",
+            "calendar_subdivision",
+            "resolution_business_days",
+            "evidence_wait_business_days",
+            "at_risk_business_days",
+            "first_response_amount",
+            "first_response_unit",
+            "first_response_counting",
+            "channel",
+            "mediation",
+            "attachments_allowed",
+            "html_allowed",
+            "notes",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class CalendarQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="The event's local date, YYYY-MM-DD.")
+    add_business_days = serializers.IntegerField(required=False, min_value=0, max_value=1000)
+    year = serializers.IntegerField(required=False, min_value=1970, max_value=2100)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        deadline = "start" in attrs or "add_business_days" in attrs
+        if deadline and "year" in attrs:
+            raise serializers.ValidationError(
+                "Ask either for a deadline (start and add_business_days) or for a year's "
+                "exceptions (year), not both."
+            )
+        if deadline and not ("start" in attrs and "add_business_days" in attrs):
+            missing = "add_business_days" if "start" in attrs else "start"
+            raise serializers.ValidationError(
+                {
+                    missing: [
+                        "Needed with "
+                        + ("start" if missing != "start" else "add_business_days")
+                        + "."
+                    ]
+                }
+            )
+        if not deadline and "year" not in attrs:
+            raise serializers.ValidationError(
+                "Give start=YYYY-MM-DD&add_business_days=N for a deadline, or year=YYYY for the "
+                "year's non-working weekdays and working weekend days."
+            )
+        return attrs
+
+
+class CalendarDeadlineSerializer(serializers.Serializer):
+    marketplace = serializers.CharField()
+    time_zone = serializers.CharField()
+    start = serializers.DateField()
+    add_business_days = serializers.IntegerField()
+    due_date = serializers.DateField(help_text="Day N after start (start does not count).")
+    due_at = serializers.DateTimeField(help_text="23:59:59 of due_date, local time, in UTC.")
+    days_off = serializers.ListField(
+        child=serializers.DateField(), help_text="Days between start and due_date not counted."
+    )
+
+
+class CalendarExceptionSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    working = serializers.BooleanField(
+        help_text="True: a weekend day worked; false: a weekday off."
+    )
+    label = serializers.CharField()
+
+
+class CalendarYearSerializer(serializers.Serializer):
+    marketplace = serializers.CharField()
+    time_zone = serializers.CharField()
+    country = serializers.CharField()
+    subdivision = serializers.CharField(allow_blank=True)
+    year = serializers.IntegerField()
+    exceptions = CalendarExceptionSerializer(many=True)
+
+
+class ScorecardQuerySerializer(serializers.Serializer):
+    as_of = serializers.DateField(
+        required=False, help_text="Last day of the window (local date); default today."
+    )
+    window_days = serializers.IntegerField(required=False, min_value=1, max_value=400, default=30)
+
+
+class MetricSerializer(serializers.Serializer):
+    """One metric; any further attribute the engine gives (target, level...) is included."""
+
+    name = serializers.CharField()
+    numerator = serializers.IntegerField()
+    denominator = serializers.IntegerField()
+    value = serializers.DecimalField(
+        max_digits=12, decimal_places=6, allow_null=True, help_text="numerator / denominator."
+    )
+
+    class Meta:
+        # Documented as open: metrics gain attributes without a new API version.
+        ref_name = "Metric"
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return metric_data(instance)
+
+
+class ScorecardSerializer(serializers.Serializer):
+    marketplace = serializers.CharField()
+    as_of = serializers.DateField()
+    window_days = serializers.IntegerField()
+    metrics = MetricSerializer(many=True)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able copy of an attribute value; None for what cannot be shown cheaply."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return serializers.DateTimeField().to_representation(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, Promise):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(item) for item in value]
+    raise TypeError
+
+
+def metric_data(metric: Any) -> dict[str, Any]:
+    """Every public attribute and property of a metric object, generically: the scorecard
+    shows what the engine computes without a list to maintain here. Querysets and model rows
+    are left out (they would run queries, and the counts already say how many)."""
+    raw: dict[str, Any] = {}
+    if dataclasses.is_dataclass(metric):
+        raw.update({f.name: getattr(metric, f.name) for f in dataclasses.fields(metric)})
+    else:
+        raw.update({k: v for k, v in vars(metric).items() if not k.startswith("_")})
+    for name, member in inspect.getmembers(type(metric)):
+        if isinstance(member, property) and not name.startswith("_"):
+            raw[name] = getattr(metric, name)
+    first = ("name", "numerator", "denominator", "value")
+    data = {key: raw.get(key) for key in first}
+    for key, value in raw.items():
+        if key in first or isinstance(value, QuerySet | models.Model | models.Manager):
+            continue
+        if callable(value):
+            continue
+        try:
+            data[key] = _plain(value)
+        except TypeError:
+            continue
+    data["value"] = _plain(data["value"])
+    return data

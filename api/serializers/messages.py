@@ -1,0 +1,73 @@
+"""The message log, read and written (``POST /api/v1/messages/``). Writes are validated by
+``messaging.services``; these serializers document the shape and render stored messages."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from messaging.models import Message
+from messaging.services import MAX_BATCH
+
+from ..fields import ApiModelSerializer, MarketplaceCodeField
+
+
+class MessageSerializer(ApiModelSerializer):
+    """A message received or sent by the seller, identified by (marketplace, external_id)."""
+
+    marketplace = MarketplaceCodeField()
+    order = serializers.SlugRelatedField(
+        slug_field="external_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The order's external id (in a request: the order's external id, optional).",
+    )
+    case = serializers.SlugRelatedField(
+        slug_field="reference",
+        read_only=True,
+        allow_null=True,
+        help_text="The case reference, e.g. AS-2026-000123 (optional).",
+    )
+
+    class Meta:
+        model = Message
+        fields = (
+            "marketplace",
+            "external_id",
+            "conversation_id",
+            "order",
+            "case",
+            "direction",
+            "counterpart",
+            "channel",
+            "sent_at",
+            "received_at",
+            "subject",
+            "body",
+            "is_spam",
+            "received_while_paused",
+            "no_response_needed",
+            "is_conversation_start",
+            "answered_at",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = (
+            "is_conversation_start",
+            "answered_at",
+            "created_at",
+            "updated_at",
+        )
+
+
+class MessageBatchResultSerializer(serializers.Serializer):
+    received = serializers.IntegerField(help_text="Messages in the request.")
+    created = serializers.IntegerField(help_text="New messages.")
+    updated = serializers.IntegerField(help_text="Known messages with at least one change.")
+    unchanged = serializers.IntegerField(help_text="Known messages sent again with no change.")
+    first_responses = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="References of the cases whose first response this import recorded.",
+    )
+
+
+__all__ = ["MAX_BATCH", "MessageBatchResultSerializer", "MessageSerializer"]

@@ -1,0 +1,70 @@
+"""Rate limits per API client (the client's own limit, or the deployment's default), answered
+with 429 and ``Retry-After``.
+
+Counts live in Django's cache: with several server processes, configure a shared cache (Redis or
+the database cache), or each process counts on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework.throttling import SimpleRateThrottle
+
+from .models import ApiClient
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"600/min"`` -> (600, 60). Raises ValueError with a readable message."""
+    match = _RATE.match(rate or "")
+    if not match:
+        raise ValueError(
+            _(
+                "“%(rate)s” is not a rate: write it as a number of requests per s, min, h or day, "
+                "for example 600/min."
+            )
+            % {"rate": rate}
+        )
+    return int(match.group(1)), _SECONDS[match.group(2)[0]]
+
+
+class ClientRateThrottle(SimpleRateThrottle):
+    """Every request of a client counts against its rate (its own, or ``client`` in settings)."""
+
+    scope = "client"
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        client = request.user
+        if not isinstance(client, ApiClient):
+            return None
+        # The key prefix (random) rather than the id: ids are reused by test databases and
+        # restored backups; a prefix belongs to one key only.
+        return f"api-throttle:{self.scope}:{client.key_prefix}"
+
+    def parse_rate(self, rate: str | None) -> tuple[int | None, int | None]:
+        if rate is None:
+            return None, None
+        return parse_rate(rate)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        client = request.user
+        if isinstance(client, ApiClient) and client.throttle_rate and self.scope == "client":
+            self.rate = client.throttle_rate
+            self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+
+class BulkImportThrottle(ClientRateThrottle):
+    """Bulk imports (up to 10,000 orders a request) have a rate of their own (``bulk``)."""
+
+    scope = "bulk"
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if request.method != "POST":
+            return True
+        return super().allow_request(request, view)

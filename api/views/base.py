@@ -1,0 +1,100 @@
+"""What every API view shares: the calling client, its actor and marketplaces, idempotent POSTs.
+
+Other apps' endpoints (e.g. the message log) subclass ``ApiViewMixin`` (or ``ApiGenericViewSet``)
+to get the same authentication, permissions, throttling, problem answers and idempotency.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from rest_framework import viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from cases.actors import Actor
+from cases.choices import Door
+from marketplaces.models import Marketplace
+
+from .. import idempotency
+from ..models import ApiClient
+
+DOOR = Door.API
+
+
+class ApiViewMixin:
+    """Client, actor and marketplaces of the request; ``Idempotency-Key`` on every POST."""
+
+    request: Request
+    # Keyset pagination: names a client may sort by, and the default ("-name" descending).
+    ordering_fields: tuple[str, ...] = ()
+    default_ordering: str = ""
+
+    @property
+    def client(self) -> ApiClient:
+        return self.request.user  # type: ignore[return-value]
+
+    @property
+    def actor(self) -> Actor:
+        cached = self.__dict__.get("_actor")
+        if cached is None:
+            client = self.client
+            cached = Actor.for_api_client(
+                ref=client.pk, name=client.name, permissions=client.permissions
+            )
+            self.__dict__["_actor"] = cached
+        return cached
+
+    @property
+    def marketplaces(self) -> dict[str, Marketplace]:
+        return self.client.marketplaces_by_code()
+
+    @property
+    def marketplace_ids(self) -> frozenset[int]:
+        return self.client.marketplace_ids()
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()  # type: ignore[misc]
+        if isinstance(getattr(self.request, "user", None), ApiClient):
+            context["marketplaces"] = self.marketplaces
+            context["marketplace_codes"] = {m.pk: m.code for m in self.marketplaces.values()}
+            context["actor"] = self.actor
+        return context
+
+    # -- idempotency ----------------------------------------------------------------------
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "POST" and idempotency.HEADER in request.headers:
+            with transaction.atomic():
+                response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+                return response
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        self._idempotency_record = None
+        if request.method == "POST":
+            key = idempotency.key_of(request)
+            if key is not None:
+                self._idempotency_record = idempotency.begin(request, self.client, key)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, idempotency.Replay):
+            return exc.response
+        return super().handle_exception(exc)  # type: ignore[misc]
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        record = getattr(self, "_idempotency_record", None)
+        if record is not None and response.status_code < 500:
+            idempotency.finish(record, response)
+        return response
+
+
+class ApiGenericViewSet(ApiViewMixin, viewsets.GenericViewSet):
+    """A viewset of the API (authentication, permissions, throttles from ``REST_FRAMEWORK``)."""

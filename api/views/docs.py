@@ -1,0 +1,59 @@
+"""The schema, its two readers (Swagger UI, ReDoc; served from drf-spectacular-sidecar, no CDN)
+and the list of problem codes (each problem's ``type`` points here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..problems import TYPE_PREFIX, problem_types
+
+# The readers may load only what this server serves. ReDoc's bundle puts an <img> from
+# cdn.redoc.ly in its sidebar; with this policy the browser never requests it.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; frame-ancestors 'none'"
+)
+
+
+class _SelfContained:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Content-Security-Policy"] = DOCS_CSP
+        return response
+
+
+class SwaggerView(_SelfContained, SpectacularSwaggerView):
+    pass
+
+
+class RedocView(_SelfContained, SpectacularRedocView):
+    template_name = "api/redoc.html"
+
+
+@extend_schema(exclude=True)
+class ProblemTypesView(APIView):
+    """What each problem ``code`` means (public: no key needed)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    def get(self, request: Request, code: str | None = None) -> Response:
+        types = problem_types()
+        if code is None:
+            return Response(
+                [{"type": f"{TYPE_PREFIX}{c}", "code": c, "meaning": m} for c, m in types.items()]
+            )
+        if code not in types:
+            raise NotFound(_("There is no problem type %(code)s.") % {"code": code[:60]})
+        return Response({"type": f"{TYPE_PREFIX}{code}", "code": code, "meaning": types[code]})
