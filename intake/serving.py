@@ -1,0 +1,125 @@
+"""Streaming evidence files to people allowed to see them.
+
+Files live in the private evidence storage; no URL maps to it. The views in ``intake.views`` check
+access, then call ``evidence_file_response``, which streams the file (``FileResponse``: nothing is
+read whole into memory), answers HTTP ``Range`` requests (video players seek with them), and sets
+headers that stop a browser from treating the bytes as anything but the photo or video it is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
+
+from cases.models import Evidence, evidence_storage
+
+# The only types we ever serve as themselves; anything else goes out as a download.
+SAFE_TYPES = {"image/jpeg", "image/png", "image/webp", "video/mp4", "video/webm"}
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+}
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+CHUNK = 64 * 1024
+
+
+class _Slice:
+    """A read-only window ``[start, start+length)`` of an open file, for ``FileResponse``."""
+
+    def __init__(self, handle: Any, start: int, length: int) -> None:
+        self.handle = handle
+        self.remaining = length
+        handle.seek(start)
+
+    def read(self, size: int = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        data = self.handle.read(size)
+        self.remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def download_name(evidence: Evidence, *, thumbnail: bool = False) -> str:
+    """The customer's file name with the extension of what we actually serve."""
+    stem = evidence.original_name.rsplit(".", 1)[0] or "evidence"
+    stem = re.sub(r"[\x00-\x1f\\/\"]", "_", stem)[:120]
+    if thumbnail:
+        return f"{stem}-preview.jpg"
+    return f"{stem}.{EXTENSIONS.get(evidence.content_type, 'bin')}"
+
+
+def _harden(response: HttpResponse) -> HttpResponse:
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even opened directly, the file cannot run script or load anything.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
+    """(start, end inclusive) for one satisfiable range; None to send the whole file; False for
+    an unsatisfiable range (416)."""
+    match = RANGE.match(header.strip())
+    if not match:  # multiple ranges or another unit: ignoring the header is allowed (RFC 9110)
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # suffix: the last N bytes
+        length = int(last)
+        if length == 0:
+            return False
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if start >= size or end < start:
+        return False
+    return start, min(end, size - 1)
+
+
+def evidence_file_response(
+    request: HttpRequest, evidence: Evidence, *, thumbnail: bool = False
+) -> HttpResponse:
+    """Stream the stored file (or its preview) with safe headers and Range support."""
+    name = evidence.thumbnail.name if thumbnail else evidence.file.name
+    content_type = "image/jpeg" if thumbnail else evidence.content_type
+    attachment = content_type not in SAFE_TYPES
+    if attachment:
+        content_type = "application/octet-stream"
+    handle = evidence_storage.open(name, "rb")
+    size = evidence_storage.size(name)
+    wanted = _parse_range(request.headers.get("Range", ""), size)
+    if wanted is False:
+        handle.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return _harden(response)
+    if wanted:
+        start, end = wanted
+        response = FileResponse(
+            _Slice(handle, start, end - start + 1),
+            status=206,
+            content_type=content_type,
+        )
+        response["Content-Length"] = str(end - start + 1)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    else:
+        response = FileResponse(handle, content_type=content_type)
+        response["Content-Length"] = str(size)
+    response.block_size = CHUNK
+    response["Content-Disposition"] = content_disposition_header(
+        attachment, download_name(evidence, thumbnail=thumbnail)
+    )
+    return _harden(response)

@@ -1,0 +1,579 @@
+"""Views of the evidence intake: the upload form reached by a link, and the file views.
+
+The form works with and without JavaScript: the script sends each file on its own (``fetch`` is
+not used because it reports no upload progress; ``XMLHttpRequest`` does) and asks for JSON; a
+plain multipart submit gets the same page back with each file's result. Every file goes through
+``cases.services.evidence_request_receive`` (and so ``evidence_add``); nothing here decides
+whether a file is acceptable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
+
+from cases.choices import Audience, CaseState, MediaType
+from cases.errors import EvidenceRefused
+from cases.models import CUSTOMER_LANGUAGES, Evidence, EvidenceRequest
+from cases.services.evidence_requests import (
+    checklist_progress,
+    evidence_request_finish,
+    evidence_request_receive,
+)
+
+from . import ratelimit
+from .links import LinkError, LinkInvalid, link_expires_at, resolve_token
+from .serving import evidence_file_response
+from .uploads import RawNamedUpload, close_all, parse_upload, uploaded_files
+
+PLACEHOLDER_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="240" height="180" viewBox="0 0 240 180">'
+    b'<rect width="240" height="180" fill="#eceff3"/>'
+    b'<circle cx="120" cy="90" r="22" fill="none" stroke="#9aa4b1" stroke-width="6"'
+    b' stroke-dasharray="30 12"/></svg>'
+)
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
+    "media-src 'self' blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+MAX_FILES_PER_POST = 20
+OTHER_ITEM = ""  # files not tied to a checklist item
+
+
+# -- language ---------------------------------------------------------------------------------
+
+
+def choose_language(request: HttpRequest, evidence_request: EvidenceRequest | None = None) -> str:
+    """The visitor's language: chosen on the page (``?lang=``, then remembered in the language
+    cookie), else the customer's language from the order, else the browser's."""
+    supported = {code for code, _name in settings.LANGUAGES}
+    for asked in (request.GET.get("lang"), request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)):
+        if asked in supported:
+            return asked
+    if evidence_request is not None and evidence_request.audience == Audience.CUSTOMER:
+        language = evidence_request.case.order.customer_language
+        if language in supported:
+            return language
+    return translation.get_language_from_request(request)
+
+
+def _remember_language(request: HttpRequest, response: HttpResponse, language: str) -> None:
+    if request.GET.get("lang") == language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+
+
+def _page(response: HttpResponse, language: str) -> HttpResponse:
+    """Headers of every intake page: private, not indexed, the token never leaks by Referer to
+    another site ("same-origin", not "no-referrer": with that, browsers send ``Origin: null``
+    on the plain form's POST and the CSRF check must refuse it)."""
+    response["Content-Security-Policy"] = PAGE_CSP
+    response["Referrer-Policy"] = "same-origin"
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Content-Language"] = language
+    return response
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+# -- refusals of the whole request ------------------------------------------------------------
+
+
+def _problem(
+    request: HttpRequest,
+    *,
+    status: int,
+    title: str,
+    message: str,
+    language: str,
+    retry_after: int | None = None,
+) -> HttpResponse:
+    if _wants_json(request):
+        response: HttpResponse = JsonResponse({"error": title, "message": message}, status=status)
+    else:
+        response = render(
+            request,
+            "intake/problem.html",
+            {"title": title, "message": message, "languages": CUSTOMER_LANGUAGES},
+            status=status,
+        )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return _page(response, language)
+
+
+def link_error_page(request: HttpRequest, error: LinkError) -> HttpResponse:
+    """The 404/410 page of an unusable link: what happened, in the visitor's language, and
+    nothing about the case."""
+    language = choose_language(request)
+    if error.language and not request.GET.get("lang"):
+        language = error.language
+    with translation.override(language):
+        return _problem(
+            request,
+            status=error.status,
+            title=_("This link cannot be used"),
+            message=str(error.message),
+            language=language,
+        )
+
+
+def _too_many(request: HttpRequest, limited: ratelimit.Limited, language: str) -> HttpResponse:
+    with translation.override(language):
+        return _problem(
+            request,
+            status=429,
+            title=_("Too many attempts"),
+            message=_limited_message(limited),
+            language=language,
+            retry_after=limited.retry_after,
+        )
+
+
+def _limited_message(limited: ratelimit.Limited) -> str:
+    return translation.ngettext(
+        "Too many attempts from here. Please try again in %(minutes)d minute.",
+        "Too many attempts from here. Please try again in %(minutes)d minutes.",
+        limited.minutes,
+    ) % {"minutes": limited.minutes}
+
+
+class _CsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check, run by the view itself once the streaming parser has read the body,
+    answering with the intake's own page."""
+
+    def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
+        return _problem(
+            request,
+            status=403,
+            title=_("This page has expired"),
+            message=_("Reload the page and send your files again."),
+            language=translation.get_language(),
+        )
+
+
+def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
+    return _CsrfCheck(lambda _request: HttpResponse()).process_view(request, None, (), {})
+
+
+# -- the form ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FileResult:
+    """One file's fate, shown on the page and sent as JSON."""
+
+    name: str
+    item: str
+    status: str  # accepted, duplicate, refused
+    message: str
+    evidence: Evidence | None = None
+    preview_url: str = ""
+    file_url: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "item": self.item,
+            "status": self.status,
+            "message": self.message,
+            "media_type": self.evidence.media_type if self.evidence else None,
+            "preview_url": self.preview_url or None,
+            "file_url": self.file_url or None,
+        }
+
+
+def _label(text: str) -> str:
+    # Default checklist labels are msgids (translated); staff-written ones come out unchanged.
+    return _(text) if text else ""
+
+
+@csrf_exempt  # checked in the view: the body must first be read by the streaming parser
+def upload(request: HttpRequest, token: str) -> HttpResponse:
+    address = ratelimit.client_address(request)
+    limited = ratelimit.hit("visit_address", address) or ratelimit.blocked(
+        "invalid_address", address
+    )
+    if limited:
+        return _too_many(request, limited, choose_language(request))
+    try:
+        evidence_request = resolve_token(token)
+    except LinkError as error:
+        if isinstance(error, LinkInvalid):
+            ratelimit.hit("invalid_address", address)
+        return link_error_page(request, error)
+    language = choose_language(request, evidence_request)
+    translation.activate(language)
+    if request.method in {"GET", "HEAD"}:
+        response = _render_form(request, token, evidence_request, language)
+    elif request.method == "POST":
+        response = _receive(request, token, evidence_request, language, address)
+    else:
+        response = HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    _remember_language(request, response, language)
+    return _page(response, language)
+
+
+def _receive(
+    request: HttpRequest,
+    token: str,
+    evidence_request: EvidenceRequest,
+    language: str,
+    address: str,
+) -> HttpResponse:
+    handler = None
+    try:
+        if request.content_type == "multipart/form-data":
+            handler = parse_upload(request, max_files=MAX_FILES_PER_POST)
+    except (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
+        close_all(request)
+        return _problem(
+            request,
+            status=400,
+            title=_("The upload did not arrive whole"),
+            message=_("The connection may have been cut. Please send your files again."),
+            language=language,
+        )
+    try:
+        refusal = _csrf_refusal(request)
+        if refusal is not None:
+            return refusal
+        results: list[FileResult] = []
+        notices: list[str] = []
+        moved = False
+        if request.POST.get("finish"):
+            try:
+                moved = evidence_request_finish(evidence_request=evidence_request)
+                notices.append(_("Thank you. We have everything you could send."))
+            except EvidenceRefused as refused:
+                notices.append(refused.message)
+        else:
+            files = uploaded_files(request)
+            if not files and not (handler and handler.skipped):
+                notices.append(_("Choose at least one photo or video."))
+            for field, upload_file in files:
+                result, moved_now = _receive_one(
+                    request, token, evidence_request, field, upload_file, address
+                )
+                results.append(result)
+                moved = moved or moved_now
+            if handler and handler.skipped:
+                notices.append(
+                    translation.ngettext(
+                        "%(count)d more file was not read: send at most %(max)d files at once.",
+                        "%(count)d more files were not read: send at most %(max)d files at once.",
+                        handler.skipped,
+                    )
+                    % {"count": handler.skipped, "max": MAX_FILES_PER_POST}
+                )
+    finally:
+        close_all(request)
+    evidence_request.refresh_from_db(fields=["fulfilled_at"])
+    if _wants_json(request):
+        refused = bool(results) and all(result.status == "refused" for result in results)
+        limited = any(result.status == "limited" for result in results)
+        payload = {
+            "files": [result.as_dict() for result in results],
+            "notices": notices,
+            **_progress_payload(evidence_request, moved),
+        }
+        status = 429 if limited else 422 if refused else 200
+        if not results and not request.POST.get("finish"):
+            status = 400  # nothing usable arrived (no file chosen, or a cut-off body)
+        return JsonResponse(payload, status=status)
+    return _render_form(
+        request, token, evidence_request, language, results=results, notices=notices, moved=moved
+    )
+
+
+def _receive_one(
+    request: HttpRequest,
+    token: str,
+    evidence_request: EvidenceRequest,
+    field: str,
+    upload_file: Any,
+    address: str,
+) -> tuple[FileResult, bool]:
+    # The script sends one file with its item; the plain form has one input per item,
+    # "files:<key>", and "files" for anything else.
+    item = request.POST.get("item", OTHER_ITEM) if field == "file" else field.partition(":")[2]
+    display_name = upload_file.raw_name[:120]
+    labels = {entry["key"]: entry.get("label", "") for entry in evidence_request.checklist}
+    item_label = _label(labels.get(item, "")) or _("Other photos and videos")
+    limited = ratelimit.hit("upload_link", str(evidence_request.pk)) or ratelimit.hit(
+        "upload_address", address
+    )
+    if limited:
+        return FileResult(display_name, item, "limited", _limited_message(limited)), False
+    try:
+        received = evidence_request_receive(
+            evidence_request=evidence_request,
+            upload=RawNamedUpload(upload_file),
+            checklist_item=item,
+        )
+    except EvidenceRefused as refused:
+        return FileResult(display_name, item, "refused", refused.message), False
+    evidence = received.added.evidence
+    mine = evidence.request_id == evidence_request.pk
+    result = FileResult(
+        name=display_name,
+        item=item,
+        status="duplicate" if received.added.duplicate else "accepted",
+        message=(
+            _("Already received: you sent this same file before.")
+            if received.added.duplicate
+            else _("Received for “%(item)s”.") % {"item": item_label}
+        ),
+        evidence=evidence,
+        preview_url=reverse("intake:link-thumbnail", args=[token, evidence.pk]) if mine else "",
+        file_url=reverse("intake:link-file", args=[token, evidence.pk]) if mine else "",
+    )
+    return result, received.moved_to_review
+
+
+def _progress_payload(evidence_request: EvidenceRequest, moved: bool) -> dict[str, Any]:
+    entries = checklist_progress(evidence_request)
+    return {
+        "checklist": [
+            {
+                "key": e.key,
+                "received": e.received,
+                "done": e.done,
+                "required": e.required,
+                "text": _progress_text(e.received),
+            }
+            for e in entries
+        ],
+        "fulfilled": evidence_request.fulfilled_at is not None,
+        "moved_to_review": moved,
+        "status": _status_text(evidence_request, moved),
+    }
+
+
+def _progress_text(received: int) -> str:
+    if not received:
+        return _("Nothing received yet")
+    return translation.ngettext(
+        "✓ %(counter)s file received", "✓ %(counter)s files received", received
+    ) % {"counter": received}
+
+
+def _status_text(evidence_request: EvidenceRequest, moved: bool) -> str:
+    if moved or (
+        evidence_request.audience == Audience.CUSTOMER
+        and evidence_request.case.state == CaseState.UNDER_REVIEW
+        and evidence_request.fulfilled_at is not None
+    ):
+        return _(
+            "Thank you: everything we asked for has arrived. Our team is now reviewing it; you "
+            "will hear from us."
+        )
+    if evidence_request.fulfilled_at is not None:
+        return _("Thank you: everything we asked for has arrived.")
+    return ""
+
+
+def _js_strings() -> dict[str, str]:
+    """Words the form's script shows, in the page's language."""
+    return {
+        "waiting": _("Waiting…"),
+        "sending": _("Sending…"),
+        "checking": _("Checking the file…"),
+        "failed": _("Not sent: the connection was interrupted."),
+        "retry": _("Try again"),
+        "too_large": _("“%(name)s” is too large; the limit is %(limit)s MB."),
+        "too_many": _("Send at most %(max)s files at once; the others were not sent."),
+    }
+
+
+def _render_form(
+    request: HttpRequest,
+    token: str,
+    evidence_request: EvidenceRequest,
+    language: str,
+    *,
+    results: list[FileResult] | None = None,
+    notices: list[str] | None = None,
+    moved: bool = False,
+) -> HttpResponse:
+    case = evidence_request.case
+    marketplace = case.marketplace
+    now = timezone.now()
+    entries = checklist_progress(evidence_request)
+    sent = list(
+        Evidence.objects.filter(request=evidence_request).order_by("uploaded_at", "pk")[:200]
+    )
+    labels = {entry.key: _label(entry.label) for entry in entries}
+    items = [
+        {
+            "key": entry.key,
+            "label": _label(entry.label),
+            "hint": _label(entry.hint),
+            "required": entry.required,
+            "received": entry.received,
+            "done": entry.done,
+        }
+        for entry in entries
+    ]
+    is_customer = evidence_request.audience == Audience.CUSTOMER
+    context = {
+        "token": token,
+        "evidence_request": evidence_request,
+        "case_reference": case.reference,
+        # Partners see the case reference and their request only: no order, no customer.
+        "order_number": case.order.external_id if is_customer else "",
+        "marketplace_name": marketplace.name if is_customer else "",
+        "is_customer": is_customer,
+        "audience": evidence_request.get_audience_display(),
+        "message": evidence_request.message,
+        "items": items,
+        "item_labels": labels,
+        "due_at": evidence_request.due_at,
+        "due_local": timezone.localtime(evidence_request.due_at, marketplace.tz),
+        "due_tz": marketplace.tz,
+        "overdue": now > evidence_request.due_at,
+        "expires_at": timezone.localtime(link_expires_at(evidence_request), marketplace.tz),
+        "fulfilled": evidence_request.fulfilled_at is not None,
+        "in_review": is_customer and case.state == CaseState.UNDER_REVIEW,
+        "moved": moved,
+        "results": results or [],
+        "notices": notices or [],
+        "sent": [
+            {
+                "evidence": evidence,
+                "is_video": evidence.media_type == MediaType.VIDEO,
+                "item": labels.get(evidence.checklist_item) or _("Other photos and videos"),
+                "preview_url": reverse("intake:link-thumbnail", args=[token, evidence.pk]),
+                "file_url": reverse("intake:link-file", args=[token, evidence.pk]),
+            }
+            for evidence in sent
+        ],
+        "language": language,
+        "languages": CUSTOMER_LANGUAGES,
+        "action": f"{reverse('intake:upload', args=[token])}?lang={language}",
+        "max_photo_mb": settings.EVIDENCE_MAX_PHOTO_BYTES // (1024 * 1024),
+        "max_video_mb": settings.EVIDENCE_MAX_VIDEO_BYTES // (1024 * 1024),
+        "max_video_minutes": int(settings.EVIDENCE_MAX_VIDEO_SECONDS // 60),
+        "max_bytes": max(settings.EVIDENCE_MAX_PHOTO_BYTES, settings.EVIDENCE_MAX_VIDEO_BYTES),
+        "max_files": MAX_FILES_PER_POST,
+        "other_item": OTHER_ITEM,
+        "js_strings": _js_strings(),
+    }
+    status = 200
+    if results and all(result.status == "refused" for result in results):
+        status = 422
+    return render(request, "intake/upload.html", context, status=status)
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def _staff_evidence(request: HttpRequest, pk: int) -> Evidence | HttpResponse:
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    if not (user.is_active and user.is_staff and user.has_perm("cases.view_case")):
+        raise PermissionDenied
+    evidence = Evidence.objects.filter(pk=pk).first()
+    if evidence is None:
+        raise Http404
+    return evidence
+
+
+def _link_evidence(request: HttpRequest, token: str, pk: int) -> Evidence | HttpResponse:
+    """Evidence the link's holder may see: sent through that same link (request), of its case.
+    A partner's link therefore never shows the customer's files, nor the other way round."""
+    address = ratelimit.client_address(request)
+    limited = ratelimit.hit("visit_address", address) or ratelimit.blocked(
+        "invalid_address", address
+    )
+    if limited:
+        return _too_many(request, limited, choose_language(request))
+    try:
+        evidence_request = resolve_token(token)
+    except LinkError as error:
+        if isinstance(error, LinkInvalid):
+            ratelimit.hit("invalid_address", address)
+        raise Http404 from error
+    evidence = Evidence.objects.filter(
+        pk=pk, case_id=evidence_request.case_id, request_id=evidence_request.pk
+    ).first()
+    if evidence is None:
+        raise Http404
+    return evidence
+
+
+def _thumbnail_or_placeholder(request: HttpRequest, evidence: Evidence) -> HttpResponse:
+    if evidence.thumbnail:
+        return evidence_file_response(request, evidence, thumbnail=True)
+    # The preview is made in the background; until then a neutral placeholder, never cached.
+    # The header lets the form's script know to ask again a little later.
+    response = HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml")
+    response["Cache-Control"] = "no-store"
+    response["X-Preview-Pending"] = "1"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@require_safe
+def evidence_file(request: HttpRequest, pk: int) -> HttpResponse:
+    evidence = _staff_evidence(request, pk)
+    if isinstance(evidence, HttpResponse):
+        return evidence
+    return evidence_file_response(request, evidence)
+
+
+@require_safe
+def evidence_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+    evidence = _staff_evidence(request, pk)
+    if isinstance(evidence, HttpResponse):
+        return evidence
+    return _thumbnail_or_placeholder(request, evidence)
+
+
+@require_safe
+def link_file(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    evidence = _link_evidence(request, token, pk)
+    if isinstance(evidence, HttpResponse):
+        return evidence
+    response = evidence_file_response(request, evidence)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_safe
+def link_thumbnail(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    evidence = _link_evidence(request, token, pk)
+    if isinstance(evidence, HttpResponse):
+        return evidence
+    response = _thumbnail_or_placeholder(request, evidence)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
