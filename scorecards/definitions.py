@@ -1,0 +1,889 @@
+"""What each scorecard metric counts, as aggregate queries.
+
+Each metric is a ``MetricDefinition``: its ``base`` queryset (the rows it judges, its
+denominator), the condition that puts a row in its numerator, and the rows "behind" it
+(``problems``: the orders, cases, refunds, returns or messages that hurt the score). Every
+count is one aggregate query; nothing loops over rows in Python.
+
+Windows: ``window_days`` ending on ``as_of`` covers the marketplace's local days
+``as_of - window_days + 1`` to ``as_of`` (``cases.metrics.window_bounds``). Facts are taken as
+known at ``observed_at``, the end of the window or now if sooner: a scorecard as of a past day
+does not see what happened after it, and a row whose fate is not known yet (a message received
+an hour ago, an order due to ship today) is left out until it is ("not judged yet").
+
+Where a marketplace leaves a detail open, the choice made is written in the docstring of the
+metric, which the admin and the report show as its note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from cases.choices import (
+    CONTROLLABLE_AFTER_ACCEPTANCE_REASONS,
+    CONTROLLABLE_CANCELLATION_REASONS,
+    CaseKind,
+    ClaimOutcome,
+    FulfilmentChannel,
+    OrderCanceller,
+    RefundDecision,
+    ResolutionOutcome,
+)
+from cases.models import Case as CaseModel
+from cases.models import Order, RefundRequest, ReturnRequest
+from marketplaces.calendars import BusinessCalendar, calendar_for
+from marketplaces.models import Marketplace
+
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+
+class Unit(enum.StrEnum):
+    RATIO = "ratio"  # a fraction from 0 to 1
+    SECONDS = "seconds"  # an average duration
+    SCORE = "score"  # points
+
+
+@dataclass(frozen=True)
+class Window:
+    """The period a metric looks at, in the marketplace's calendar."""
+
+    marketplace: Marketplace
+    as_of: dt.date
+    days: int
+    start: dt.datetime
+    end: dt.datetime  # exclusive
+    observed_at: dt.datetime
+    calendar: BusinessCalendar
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        marketplace: Marketplace,
+        as_of: dt.date,
+        days: int,
+        *,
+        now: dt.datetime | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> Window:
+        if days < 1:
+            raise ValueError("window_days must be at least 1")
+        calendar = calendar_for(marketplace)
+        start = calendar.start_of_day(as_of - dt.timedelta(days=days - 1))
+        end = calendar.start_of_day(as_of + DAY)
+        observed = min(end, now or timezone.now())
+        return cls(marketplace, as_of, days, start, end, observed, calendar, parameters or {})
+
+    @property
+    def first_day(self) -> dt.date:
+        return self.as_of - dt.timedelta(days=self.days - 1)
+
+    @property
+    def observed_day(self) -> dt.date:
+        """The local day of ``observed_at``."""
+        return self.calendar.local_date(self.observed_at)
+
+
+@dataclass(frozen=True)
+class Counts:
+    numerator: int
+    denominator: int
+    value: Decimal | None
+
+
+def ratio(numerator: int, denominator: int) -> Decimal | None:
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(
+        Decimal("0.000001"), rounding=ROUND_HALF_UP
+    )
+
+
+def _seconds(value: Any) -> int:
+    """A summed duration as whole seconds (a timedelta on PostgreSQL and SQLite alike)."""
+    if value is None:
+        return 0
+    if isinstance(value, dt.timedelta):
+        return round(value.total_seconds())
+    return round(int(value) / 1_000_000)  # microseconds, as SQLite sums them
+
+
+def duration(later: str, earlier: str) -> ExpressionWrapper:
+    return ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
+
+
+def plus(name: str, delta: dt.timedelta) -> ExpressionWrapper:
+    return ExpressionWrapper(F(name) + delta, output_field=DateTimeField())
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    """One metric. Subclasses say what is counted; ``__doc__`` says how and why."""
+
+    code: str
+    label: str
+    unit: Unit = Unit.RATIO
+    lower_is_better: bool = True
+    # The marketplace's own window, or None when the caller's window applies.
+    default_window_days: int | None = None
+    # Columns of the CSV of the rows behind the metric: (header, value path).
+    columns: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def note(self) -> str:
+        return " ".join((type(self).__doc__ or "").split())
+
+    def counts(self, window: Window) -> Counts:
+        raise NotImplementedError
+
+    def problems(self, window: Window) -> QuerySet:
+        """The rows behind the metric that hurt the score, worst or most recent first."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class RatioMetric(MetricDefinition):
+    """A share of rows: ``numerator`` rows (``hit``) among the judged rows (``base``)."""
+
+    def base(self, window: Window) -> QuerySet:
+        raise NotImplementedError
+
+    def hit(self, window: Window) -> Q:
+        raise NotImplementedError
+
+    def counts(self, window: Window) -> Counts:
+        totals = self.base(window).aggregate(
+            denominator=Count("pk"), numerator=Count("pk", filter=self.hit(window))
+        )
+        return Counts(
+            totals["numerator"],
+            totals["denominator"],
+            ratio(totals["numerator"], totals["denominator"]),
+        )
+
+    def problems(self, window: Window) -> QuerySet:
+        # Annotate rather than negate: ``NOT`` over NULL columns would drop rows in SQL.
+        flagged = self.base(window).annotate(
+            is_hit=Case(When(self.hit(window), then=Value(1)), default=Value(0))
+        )
+        # Where lower is better the numerator rows are the problems; else the others are.
+        return flagged.filter(is_hit=1 if self.lower_is_better else 0)
+
+
+@dataclass(frozen=True)
+class AverageDurationMetric(MetricDefinition):
+    """An average time: ``numerator`` is the total in seconds, ``denominator`` the rows."""
+
+    unit: Unit = Unit.SECONDS
+
+    def base(self, window: Window) -> QuerySet:
+        raise NotImplementedError
+
+    def counts(self, window: Window) -> Counts:
+        totals = self.base(window).aggregate(total=Sum("elapsed"), rows=Count("pk"))
+        seconds, rows = _seconds(totals["total"]), totals["rows"]
+        value = (Decimal(seconds) / rows).quantize(Decimal("0.01")) if rows else None
+        return Counts(seconds, rows, value)
+
+    def problems(self, window: Window) -> QuerySet:
+        return self.base(window).order_by("-elapsed", "pk")
+
+
+# -- shared conditions ---------------------------------------------------------------------------
+
+
+def _in_window(name: str, window: Window) -> Q:
+    return Q(**{f"{name}__gte": window.start, f"{name}__lt": window.end})
+
+
+def _seller_fulfilled(marketplace: Marketplace) -> QuerySet:
+    return Order.objects.filter(marketplace=marketplace, fulfilled_by=FulfilmentChannel.SELLER)
+
+
+def _counted_claim(window: Window) -> Q:
+    """An A-to-z claim filed by ``observed_at`` that was not withdrawn or decided for the
+    seller (Amazon removes those from the seller's record)."""
+    return Q(a_to_z_claim_at__lt=window.observed_at) & ~Q(
+        a_to_z_claim_outcome__in=[ClaimOutcome.WITHDRAWN, ClaimOutcome.DECIDED_FOR_SELLER]
+    )
+
+
+def _cancelled_unshipped(window: Window) -> Q:
+    return Q(cancelled_at__lt=window.observed_at) & (
+        Q(shipped_at__isnull=True) | Q(shipped_at__gte=window.observed_at)
+    )
+
+
+def _shipped_late_by_day(window: Window) -> Q:
+    """Shipped after the promised (local) day, or still not shipped once that day is over.
+    Needs the ``ship_day`` annotation."""
+    return Q(promised_ship_date__lt=window.observed_day) & (
+        Q(shipped_at__isnull=True)
+        | Q(shipped_at__gte=window.observed_at)
+        | Q(ship_day__gt=F("promised_ship_date"))
+    )
+
+
+def _day_map(days: list[dt.date], moment_of: Callable[[dt.date], dt.datetime]) -> Case:
+    """A SQL CASE giving, for the local day in the ``day_key`` annotation, a moment computed in
+    Python from the business calendar (one WHEN per day of the window): business-day deadlines
+    stay aggregate queries without teaching SQL the calendar."""
+    return Case(
+        *[When(Q(**{"day_key": day}), then=Value(moment_of(day))) for day in days],
+        default=Value(None),
+        output_field=DateTimeField(),
+    )
+
+
+ORDER_COLUMNS = (
+    ("order", "external_id"),
+    ("placed_at", "placed_at"),
+    ("promised_ship_date", "promised_ship_date"),
+    ("shipped_at", "shipped_at"),
+    ("picked_up_at", "picked_up_at"),
+    ("delivered_at", "delivered_at"),
+    ("cancelled_at", "cancelled_at"),
+    ("cancelled_by", "cancelled_by"),
+    ("cancellation_reason", "cancellation_reason"),
+    ("tracking_number", "tracking_number"),
+    ("a_to_z_claim_at", "a_to_z_claim_at"),
+    ("chargeback_at", "chargeback_at"),
+    ("negative_feedback_at", "negative_feedback_at"),
+)
+CASE_COLUMNS = (
+    ("case", "reference"),
+    ("kind", "kind"),
+    ("state", "state"),
+    ("order", "order__external_id"),
+    ("opened_at", "opened_at"),
+    ("escalated_at", "escalated_at"),
+    ("resolution_outcome", "resolution_outcome"),
+)
+REFUND_COLUMNS = (
+    ("case", "case__reference"),
+    ("order", "case__order__external_id"),
+    ("amount", "amount"),
+    ("currency", "currency"),
+    ("requested_at", "requested_at"),
+    ("decided_at", "decided_at"),
+    ("decision", "decision"),
+    ("rejection_reason", "rejection_reason"),
+    ("overturned_at", "overturned_at"),
+)
+RETURN_COLUMNS = (
+    ("return", "external_id"),
+    ("order", "order__external_id"),
+    ("requested_at", "requested_at"),
+    ("responded_at", "responded_at"),
+    ("decision", "decision"),
+    ("rejection_overturned_at", "rejection_overturned_at"),
+    ("negative_feedback_at", "negative_feedback_at"),
+)
+MESSAGE_COLUMNS = (
+    ("message", "external_id"),
+    ("conversation", "conversation_id"),
+    ("order", "order__external_id"),
+    ("case", "case__reference"),
+    ("counterpart", "counterpart"),
+    ("received_at", "received_at"),
+    ("answered_at", "answered_at"),
+)
+
+
+# -- Tmall (and every marketplace): refund decisions and platform assistance ----------------------
+
+
+@dataclass(frozen=True)
+class RefundRejectionRate(RatioMetric):
+    """Refund requests the seller rejected / refund requests decided, by decision time. A
+    rejection the platform later overturned still counts: the seller did reject it."""
+
+    code: str = "refund_rejection_rate"
+    label: str = "Refund-rejection rate"
+    columns: tuple = REFUND_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        return (
+            RefundRequest.objects.filter(marketplace=window.marketplace)
+            .filter(_in_window("decided_at", window), decided_at__lt=window.observed_at)
+            .exclude(decision="")
+        )
+
+    def hit(self, window: Window) -> Q:
+        return Q(decision=RefundDecision.REJECTED)
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).select_related("case__order").order_by("-decided_at", "-pk")
+
+
+@dataclass(frozen=True)
+class PlatformAssistanceRate(RatioMetric):
+    """Cases opened in the window in which the customer asked the platform to step in by the
+    end of the window / cases opened in the window."""
+
+    code: str = "platform_assistance_rate"
+    label: str = "Platform-assistance rate"
+    columns: tuple = CASE_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        return CaseModel.objects.filter(marketplace=window.marketplace).filter(
+            _in_window("opened_at", window), opened_at__lt=window.observed_at
+        )
+
+    def hit(self, window: Window) -> Q:
+        return Q(escalated_at__lt=window.observed_at)
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).select_related("order").order_by("-escalated_at", "-pk")
+
+
+# -- Tmall logistics and service ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CarrierPickup24hRate(RatioMetric):
+    """Seller-shipped orders placed in the window that the carrier picked up within 24 hours of
+    the order (exactly 24 h counts as within) / those orders. Tmall counts from payment: the
+    order time is taken as the payment time (orders reach the system once paid). Orders
+    cancelled before any pickup are left out; an order not picked up yet is judged once its
+    24 hours are over."""
+
+    code: str = "carrier_pickup_24h_rate"
+    label: str = "Carrier pickup within 24 h"
+    lower_is_better: bool = False
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        picked = Q(picked_up_at__lt=window.observed_at)
+        return (
+            _seller_fulfilled(window.marketplace)
+            .filter(_in_window("placed_at", window))
+            .exclude(Q(cancelled_at__lt=window.observed_at) & ~picked)
+            .filter(picked | Q(placed_at__lte=window.observed_at - 24 * HOUR))
+        )
+
+    def hit(self, window: Window) -> Q:
+        return Q(
+            picked_up_at__lt=window.observed_at, picked_up_at__lte=plus("placed_at", 24 * HOUR)
+        )
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-placed_at", "-pk")
+
+
+@dataclass(frozen=True)
+class AverageDeliveryTime(AverageDurationMetric):
+    """Average time from order (taken as payment) to delivery of the seller-shipped orders
+    delivered in the window, in seconds (Tmall: under 2 days 3 h scores 5, 2 days 17 h or more
+    scores 3.8)."""
+
+    code: str = "average_delivery_time"
+    label: str = "Average delivery time"
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        return (
+            _seller_fulfilled(window.marketplace)
+            .filter(_in_window("delivered_at", window), delivered_at__lt=window.observed_at)
+            .annotate(elapsed=duration("delivered_at", "placed_at"))
+        )
+
+
+@dataclass(frozen=True)
+class AverageFirstResponseTime(AverageDurationMetric):
+    """Average time the seller took to answer the first message of each conversation a customer
+    started in the window, in seconds (Tmall chat: 30 s or less scores 5, 3 min or more 3.8).
+    Spam and messages marked as needing no answer are left out; a message not answered yet
+    is not in the average (the message list shows it)."""
+
+    code: str = "average_first_response_time"
+    label: str = "Average first-response time"
+    columns: tuple = MESSAGE_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        from messaging.models import Counterpart, Direction, Message
+
+        return (
+            Message.objects.filter(
+                marketplace=window.marketplace,
+                direction=Direction.INBOUND,
+                counterpart__in=[Counterpart.CUSTOMER, Counterpart.RETAILER],
+                is_conversation_start=True,
+                is_spam=False,
+                no_response_needed=False,
+                answered_at__lt=window.observed_at,
+            )
+            .filter(_in_window("received_at", window))
+            .annotate(elapsed=duration("answered_at", "received_at"))
+        )
+
+
+# -- Amazon account health --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderDefectRate(RatioMetric):
+    """Orders placed in the window with at least one defect / orders placed in the window (all
+    fulfilment channels, as Amazon counts). Defects: negative feedback, a chargeback, or an
+    A-to-z claim not withdrawn and not decided for the seller; an order with several counts
+    once. Amazon's 14-day offset for late claims is not applied: the window ends on as_of."""
+
+    code: str = "order_defect_rate"
+    label: str = "Order Defect Rate"
+    default_window_days: int = 60
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        return Order.objects.filter(marketplace=window.marketplace).filter(
+            _in_window("placed_at", window), placed_at__lt=window.observed_at
+        )
+
+    def hit(self, window: Window) -> Q:
+        return (
+            Q(negative_feedback_at__lt=window.observed_at)
+            | Q(chargeback_at__lt=window.observed_at)
+            | _counted_claim(window)
+        )
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-placed_at", "-pk")
+
+
+@dataclass(frozen=True)
+class LateShipmentRate(RatioMetric):
+    """Seller-shipped orders due to ship in the window (expected ship date in it) that shipped
+    after that day, or have not shipped once it is over / those orders. "After" is judged on
+    the marketplace's local day: 23:59:59 on the expected day is on time. Orders cancelled
+    before shipping are left out; an order due today is judged once shipped or once today is
+    over."""
+
+    code: str = "late_shipment_rate_30d"
+    label: str = "Late shipment rate (30 days)"
+    default_window_days: int = 30
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        return (
+            _seller_fulfilled(window.marketplace)
+            .filter(promised_ship_date__gte=window.first_day, promised_ship_date__lte=window.as_of)
+            .exclude(_cancelled_unshipped(window))
+            .filter(
+                Q(shipped_at__lt=window.observed_at) | Q(promised_ship_date__lt=window.observed_day)
+            )
+            .annotate(ship_day=TruncDate("shipped_at", tzinfo=window.calendar.tz))
+        )
+
+    def hit(self, window: Window) -> Q:
+        return _shipped_late_by_day(window)
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-promised_ship_date", "-pk")
+
+
+@dataclass(frozen=True)
+class PreFulfilmentCancelRate(RatioMetric):
+    """Seller-shipped orders placed in the window that the seller cancelled before shipping /
+    orders placed in the window. Cancellations by the customer or the marketplace do not
+    count (Amazon counts seller-initiated cancellations only)."""
+
+    code: str = "pre_fulfilment_cancel_rate"
+    label: str = "Pre-fulfilment cancel rate"
+    default_window_days: int = 7
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        return _seller_fulfilled(window.marketplace).filter(
+            _in_window("placed_at", window), placed_at__lt=window.observed_at
+        )
+
+    def hit(self, window: Window) -> Q:
+        return Q(cancelled_by=OrderCanceller.SELLER, cancelled_at__lt=window.observed_at) & (
+            Q(shipped_at__isnull=True) | Q(shipped_at__gt=F("cancelled_at"))
+        )
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-cancelled_at", "-pk")
+
+
+@dataclass(frozen=True)
+class ValidTrackingRate(RatioMetric):
+    """Seller-shipped orders shipped in the window with a valid tracking number / orders shipped
+    in the window. Valid: a tracking number that the marketplace says is valid, or, when it
+    has not said, one the carrier scanned (the order was picked up). The target is "above
+    95 %": exactly 95 % misses it."""
+
+    code: str = "valid_tracking_rate"
+    label: str = "Valid tracking rate"
+    lower_is_better: bool = False
+    default_window_days: int = 30
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        return _seller_fulfilled(window.marketplace).filter(
+            _in_window("shipped_at", window), shipped_at__lt=window.observed_at
+        )
+
+    def hit(self, window: Window) -> Q:
+        return ~Q(tracking_number="") & (
+            Q(tracking_valid=True)
+            | Q(tracking_valid__isnull=True, picked_up_at__lt=window.observed_at)
+        )
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-shipped_at", "-pk")
+
+
+@dataclass(frozen=True)
+class ReturnDissatisfactionRate(RatioMetric):
+    """Valid return requests made in the window that were not answered within 48 hours
+    (exactly 48 h is in time), were rejected and overturned by the marketplace, or got
+    negative feedback / valid return requests made in the window. A request still inside its
+    48 hours with no other problem is not judged yet."""
+
+    code: str = "return_dissatisfaction_rate"
+    label: str = "Return Dissatisfaction Rate"
+    default_window_days: int = 60
+    columns: tuple = RETURN_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        seen = window.observed_at
+        return (
+            ReturnRequest.objects.filter(marketplace=window.marketplace, is_valid=True)
+            .filter(_in_window("requested_at", window), requested_at__lt=seen)
+            .filter(
+                Q(requested_at__lte=seen - 48 * HOUR)
+                | Q(responded_at__lt=seen)
+                | Q(rejection_overturned_at__lt=seen)
+                | Q(negative_feedback_at__lt=seen)
+            )
+        )
+
+    def hit(self, window: Window) -> Q:
+        seen = window.observed_at
+        late = Q(requested_at__lte=seen - 48 * HOUR) & (
+            Q(responded_at__isnull=True) | Q(responded_at__gt=plus("requested_at", 48 * HOUR))
+        )
+        return late | Q(rejection_overturned_at__lt=seen) | Q(negative_feedback_at__lt=seen)
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).select_related("order").order_by("-requested_at", "-pk")
+
+
+@dataclass(frozen=True)
+class ContactResponseRate(RatioMetric):
+    """Customer messages received in the window answered within 24 hours, weekends and holidays
+    included (exactly 24 h is in time) / customer messages received in the window. Spam and
+    messages marked as needing no answer are left out; a message younger than 24 hours and
+    not answered yet is not judged yet."""
+
+    code: str = "contact_response_24h_30d"
+    label: str = "Contacts answered within 24 h (30 days)"
+    lower_is_better: bool = False
+    default_window_days: int = 30
+    columns: tuple = MESSAGE_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        from messaging.models import Counterpart, Direction, Message
+
+        seen = window.observed_at
+        return (
+            Message.objects.filter(
+                marketplace=window.marketplace,
+                direction=Direction.INBOUND,
+                counterpart=Counterpart.CUSTOMER,
+                is_spam=False,
+                no_response_needed=False,
+            )
+            .filter(_in_window("received_at", window), received_at__lt=seen)
+            .filter(Q(received_at__lte=seen - 24 * HOUR) | Q(answered_at__lt=seen))
+        )
+
+    def hit(self, window: Window) -> Q:
+        return Q(answered_at__lte=plus("received_at", 24 * HOUR))
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-received_at", "-pk")
+
+
+DEFAULT_RECENCY_WEIGHTS = [[30, 3], [90, 2], [365, 1]]
+
+
+@dataclass(frozen=True)
+class OrderQualityScore(MetricDefinition):
+    """Weighted average of the order quality score of the orders placed in the window: 100 for
+    a perfect order, 0 for one shipped late (or not shipped once its expected day is over),
+    -500 for an A-to-z claim (not withdrawn, not decided for the seller); the worst problem
+    counts. Recent orders weigh more: by default 3 for the last 30 days, 2 up to 90 days, 1
+    beyond (parameter ``recency_weights``: [[days, weight], ...]; an assumption: Amazon does
+    not publish its weights). Shown on Amazon's 0-100 scale: a negative average shows as 0.
+    ``numerator`` is the weighted sum of scores, ``denominator`` the sum of weights."""
+
+    code: str = "order_quality_score"
+    label: str = "Order quality score"
+    unit: Unit = Unit.SCORE
+    lower_is_better: bool = False
+    default_window_days: int = 365
+    columns: tuple = (("score", "quality_score"), ("weight", "weight"), *ORDER_COLUMNS)
+
+    def base(self, window: Window) -> QuerySet:
+        weights = window.parameters.get("recency_weights") or DEFAULT_RECENCY_WEIGHTS
+        seller = Q(fulfilled_by=FulfilmentChannel.SELLER) & ~Q(_cancelled_unshipped(window))
+        return (
+            Order.objects.filter(marketplace=window.marketplace)
+            .filter(_in_window("placed_at", window), placed_at__lt=window.observed_at)
+            .annotate(ship_day=TruncDate("shipped_at", tzinfo=window.calendar.tz))
+            .annotate(
+                quality_score=Case(
+                    When(_counted_claim(window), then=Value(-500)),
+                    When(seller & _shipped_late_by_day(window), then=Value(0)),
+                    default=Value(100),
+                    output_field=IntegerField(),
+                ),
+                weight=Case(
+                    *[
+                        When(placed_at__gte=window.end - int(days) * DAY, then=Value(int(weight)))
+                        for days, weight in sorted(weights)
+                    ],
+                    default=Value(1),
+                    output_field=IntegerField(),
+                ),
+            )
+        )
+
+    def counts(self, window: Window) -> Counts:
+        totals = self.base(window).aggregate(
+            points=Sum(F("quality_score") * F("weight"), output_field=BigIntegerField()),
+            weights=Sum("weight", output_field=BigIntegerField()),
+        )
+        points, weights = int(totals["points"] or 0), int(totals["weights"] or 0)
+        if not weights:
+            return Counts(points, weights, None)
+        value = max(Decimal(0), (Decimal(points) / weights).quantize(Decimal("0.01")))
+        return Counts(points, weights, value)
+
+    def problems(self, window: Window) -> QuerySet:
+        return self.base(window).filter(quality_score__lt=100).order_by("quality_score", "-pk")
+
+
+# -- Faire ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaireLateShipments(RatioMetric):
+    """Orders due to ship in the window (expected ship date in it) shipped one or more business
+    days after the expected date (weekends and the calendar's holidays not counted: shipping
+    on the Saturday after a Friday due date is in time, on the Monday it is late), or not
+    shipped by then / those orders. Orders cancelled before shipping are left out; an order
+    is judged once shipped or once its first late day has begun."""
+
+    code: str = "faire_late_shipments"
+    label: str = "Late shipments"
+    default_window_days: int = 90
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        calendar = window.calendar
+        days = [window.first_day + dt.timedelta(days=n) for n in range(window.days)]
+        late_from = _day_map(
+            days,
+            lambda day: calendar.start_of_day(calendar.add_business_days(day, 1)),
+        )
+        return (
+            _seller_fulfilled(window.marketplace)
+            .filter(promised_ship_date__gte=window.first_day, promised_ship_date__lte=window.as_of)
+            .exclude(_cancelled_unshipped(window))
+            .annotate(day_key=F("promised_ship_date"))
+            .annotate(late_from=late_from)
+            .filter(Q(shipped_at__lt=window.observed_at) | Q(late_from__lte=window.observed_at))
+        )
+
+    def hit(self, window: Window) -> Q:
+        return Q(late_from__lte=window.observed_at) & (
+            Q(shipped_at__isnull=True) | Q(shipped_at__gte=F("late_from"))
+        )
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-promised_ship_date", "-pk")
+
+
+def _controllable_cancellation() -> Q:
+    derived = Q(cancellation_reason__in=CONTROLLABLE_CANCELLATION_REASONS) | Q(
+        cancellation_reason__in=CONTROLLABLE_AFTER_ACCEPTANCE_REASONS,
+        accepted_at__isnull=False,
+        accepted_at__lte=F("cancelled_at"),
+    )
+    return Q(cancellation_controllable=True) | (Q(cancellation_controllable__isnull=True) & derived)
+
+
+@dataclass(frozen=True)
+class FaireCancelledOrders(RatioMetric):
+    """Orders placed in the window that were cancelled for a reason the brand controls / orders
+    placed in the window. Controllable (Faire): expired without acceptance, wrong price, out
+    of stock, production time too long; once accepted, also too small an order, a destination
+    not served or another reason of the brand. Staff can override per order
+    (``cancellation_controllable``)."""
+
+    code: str = "faire_cancelled_orders"
+    label: str = "Cancelled orders"
+    default_window_days: int = 90
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        return Order.objects.filter(marketplace=window.marketplace).filter(
+            _in_window("placed_at", window), placed_at__lt=window.observed_at
+        )
+
+    def hit(self, window: Window) -> Q:
+        return Q(cancelled_at__lt=window.observed_at) & _controllable_cancellation()
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-cancelled_at", "-pk")
+
+
+@dataclass(frozen=True)
+class FaireMissingDamaged(RatioMetric):
+    """Orders shipped in the window with a missing-item or damaged-item case / orders shipped
+    in the window. Left out: orders whose whole parcel was lost or stolen, and cases the
+    brand won (the platform upheld the seller) or the retailer withdrew."""
+
+    code: str = "faire_missing_damaged"
+    label: str = "Missing or damaged items"
+    default_window_days: int = 90
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        return Order.objects.filter(marketplace=window.marketplace, parcel_lost=False).filter(
+            _in_window("shipped_at", window), shipped_at__lt=window.observed_at
+        )
+
+    def hit(self, window: Window) -> Q:
+        reported = CaseModel.objects.filter(
+            order=OuterRef("pk"),
+            kind__in=[CaseKind.MISSING_ITEM, CaseKind.DAMAGED_ITEM],
+            opened_at__lt=window.observed_at,
+        ).exclude(
+            resolution_outcome__in=[
+                ResolutionOutcome.PLATFORM_UPHELD_SELLER,
+                ResolutionOutcome.WITHDRAWN,
+            ]
+        )
+        return Q(Exists(reported))
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-shipped_at", "-pk")
+
+
+@dataclass(frozen=True)
+class FaireMissedMessages(RatioMetric):
+    """First messages of conversations retailers started in the window that the brand answered
+    more than 2 full business days after receipt, or not at all by then / those first
+    messages. The receipt day, weekends and holidays do not count: a message received on a
+    Monday is answered in time until Wednesday 23:59:59 (local). Later messages of a
+    conversation, spam, conversations the brand started and messages received in Pause mode
+    are left out; a message whose time is not over yet and not answered is not judged yet."""
+
+    code: str = "faire_missed_messages"
+    label: str = "Missed messages"
+    default_window_days: int = 90
+    columns: tuple = (*MESSAGE_COLUMNS, ("answer_due_at", "answer_due_at"))
+
+    def base(self, window: Window) -> QuerySet:
+        from messaging.models import Counterpart, Direction, Message
+
+        calendar = window.calendar
+        business_days = int(window.parameters.get("business_days", 2))
+        days = [window.first_day + dt.timedelta(days=n) for n in range(window.days)]
+        due = _day_map(
+            days,
+            lambda day: calendar.end_of_day(calendar.add_business_days(day, business_days)),
+        )
+        return (
+            Message.objects.filter(
+                marketplace=window.marketplace,
+                direction=Direction.INBOUND,
+                counterpart=Counterpart.RETAILER,
+                is_conversation_start=True,
+                is_spam=False,
+                received_while_paused=False,
+            )
+            .filter(_in_window("received_at", window), received_at__lt=window.observed_at)
+            .annotate(day_key=TruncDate("received_at", tzinfo=calendar.tz))
+            .annotate(answer_due_at=due)
+            .filter(Q(answered_at__lt=window.observed_at) | Q(answer_due_at__lt=window.observed_at))
+        )
+
+    def hit(self, window: Window) -> Q:
+        return Q(answer_due_at__lt=window.observed_at) & (
+            Q(answered_at__isnull=True) | Q(answered_at__gt=F("answer_due_at"))
+        )
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-received_at", "-pk")
+
+
+# -- the registry ---------------------------------------------------------------------------
+
+
+def _variant(metric: MetricDefinition, code: str, label: str, days: int) -> MetricDefinition:
+    return type(metric)(code=code, label=label, default_window_days=days)
+
+
+_LATE = LateShipmentRate()
+_CONTACT = ContactResponseRate()
+
+METRICS: dict[str, MetricDefinition] = {
+    metric.code: metric
+    for metric in (
+        RefundRejectionRate(),
+        PlatformAssistanceRate(),
+        CarrierPickup24hRate(),
+        AverageDeliveryTime(),
+        AverageFirstResponseTime(),
+        OrderDefectRate(),
+        _variant(_LATE, "late_shipment_rate_10d", "Late shipment rate (10 days)", 10),
+        _LATE,
+        PreFulfilmentCancelRate(),
+        ValidTrackingRate(),
+        ReturnDissatisfactionRate(),
+        _variant(_CONTACT, "contact_response_24h_7d", "Contacts answered within 24 h (7 days)", 7),
+        _CONTACT,
+        _variant(
+            _CONTACT, "contact_response_24h_90d", "Contacts answered within 24 h (90 days)", 90
+        ),
+        OrderQualityScore(),
+        FaireLateShipments(),
+        FaireCancelledOrders(),
+        FaireMissingDamaged(),
+        FaireMissedMessages(),
+    )
+}
+
+
+def metric_choices() -> list[tuple[str, str]]:
+    return [(code, metric.label) for code, metric in METRICS.items()]

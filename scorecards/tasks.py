@@ -1,0 +1,51 @@
+"""Background tasks of the scorecards (django-q2), scheduled by `setup_schedules`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from marketplaces.models import Marketplace
+
+from .models import ScorecardReportSent
+from .reports import report_recipients, scorecard_report_send
+from .services import snapshots_take_all, today_for
+
+REPORT_EVERY = dt.timedelta(days=90)
+
+logger = logging.getLogger(__name__)
+
+
+def take_daily_snapshots() -> int:
+    """Yesterday's figures of every active marketplace, kept for trends (idempotent)."""
+    written = snapshots_take_all()
+    logger.info("Scorecard snapshots written: %s", written)
+    return written
+
+
+def send_quarterly_reports() -> int:
+    """Run daily: each active marketplace's scorecard report goes out when its last one is 90
+    days old (or none was sent yet); returns reports sent. A re-run the same day sends
+    nothing."""
+    now = timezone.now()
+    recipients = report_recipients()
+    sent = 0
+    for marketplace in Marketplace.objects.filter(is_active=True).order_by("name"):
+        last = marketplace.scorecard_reports.order_by("-sent_at").first()
+        if last is not None and now - last.sent_at < REPORT_EVERY:
+            continue
+        as_of = today_for(marketplace, now)
+        with transaction.atomic():
+            if scorecard_report_send(marketplace=marketplace, as_of=as_of, recipients=recipients):
+                ScorecardReportSent.objects.create(
+                    marketplace=marketplace,
+                    as_of=as_of,
+                    sent_at=now,
+                    recipients=", ".join(recipients),
+                )
+                sent += 1
+    logger.info("Scorecard reports sent: %s", sent)
+    return sent

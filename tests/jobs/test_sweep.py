@@ -1,0 +1,198 @@
+"""The deadline sweep: each clock at risk or overdue is recorded, evented and notified once.
+
+Times are Paris (Amazon.fr's calendar) in late September 2025, which has no French holiday:
+the sweep runs on Wednesday 24 September at 10:00.
+"""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.core import mail
+
+from cases.choices import Door, EventType
+from cases.models import CaseEvent
+from cases.services import case_assign, case_record_first_response
+from jobs import sweep as sweep_module
+from jobs.models import DeadlineAlert
+from jobs.sweep import deadline_sweep_run
+from tests.factories import make_order, open_case, run
+
+pytestmark = pytest.mark.django_db
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+SWEEP_AT = dt.datetime(2025, 9, 24, 10, 0, tzinfo=PARIS)
+
+
+def paris(*args):
+    return dt.datetime(*args, tzinfo=PARIS)
+
+
+@pytest.fixture(autouse=True)
+def team(settings):
+    settings.TEAM_EMAILS = ["team@example.com"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def cases(agent, system_actor):
+    agent.email = "agent@example.com"
+    agent.save()
+
+    def opened(kind, at):
+        order = make_order("amazon_fr", placed_at=at - dt.timedelta(days=2))
+        return open_case(
+            kind, actor=system_actor, marketplace="amazon_fr", order=order, opened_at=at
+        )
+
+    # A: answer due 24 h after opening (Tue 08:00 -> Wed 08:00): overdue at 10:00; assigned.
+    a = opened("damaged_item", paris(2025, 9, 23, 8))
+    case_assign(case=a, assignee=agent, actor=system_actor, door=Door.COMMAND)
+    # B: opened Thu 4 Sep 10:00, unassigned. Answer overdue since Fri 5 Sep 10:00. Resolution:
+    # 15 business days = Sep 5, 8-12, 15-19, 22, 23, 24, 25 -> due Thu 25 Sep 23:59:59, one
+    # business day left on the 24th: at risk (within 2).
+    b = opened("out_of_stock", paris(2025, 9, 4, 10))
+    # C: answered an hour after opening; resolution far away: on track, no alert.
+    c = opened("out_of_stock", paris(2025, 9, 23, 12))
+    case_record_first_response(
+        case=c, responded_at=paris(2025, 9, 23, 13), actor=system_actor, door=Door.COMMAND
+    )
+    # D: withdrawn, its clocks stopped.
+    d = opened("out_of_stock", paris(2025, 9, 1, 10))
+    run(d, ["withdraw"], system_actor)
+    return a, b, c, d
+
+
+def test_first_sweep_records_each_clock_and_notifies_assignee_and_team(cases):
+    a, b, _c, _d = cases
+    assert b.resolution_due_at == paris(2025, 9, 25, 23, 59, 59)
+
+    result = deadline_sweep_run(at=SWEEP_AT)
+
+    assert (result.alerts_created, result.emails_sent) == (3, 2)
+    alerts = {(x.case_id, x.clock, x.level) for x in DeadlineAlert.objects.all()}
+    assert alerts == {
+        (a.pk, "response", "overdue"),
+        (b.pk, "response", "overdue"),
+        (b.pk, "resolution", "at_risk"),
+    }
+    missed = CaseEvent.objects.filter(event_type=EventType.DEADLINE_MISSED)
+    at_risk = CaseEvent.objects.filter(event_type=EventType.DEADLINE_AT_RISK)
+    assert sorted((e.case_id, e.occurred_at) for e in missed) == sorted(
+        [(a.pk, paris(2025, 9, 24, 8)), (b.pk, paris(2025, 9, 5, 10))]
+    )
+    assert [(e.case_id, e.data["clock"], e.data["business_days_left"]) for e in at_risk] == [
+        (b.pk, "resolution", 1)
+    ]
+    by_recipient = {tuple(m.to): m for m in mail.outbox}
+    assert set(by_recipient) == {("agent@example.com",), ("team@example.com",)}
+    assert a.reference in by_recipient[("agent@example.com",)].body
+    team_body = by_recipient[("team@example.com",)].body
+    assert team_body.count(b.reference) == 2
+    assert "Resolution deadline at risk: due 2025-09-25 23:59 (Europe/Paris)" in team_body
+    assert all(x.notified_at == SWEEP_AT for x in DeadlineAlert.objects.all())
+
+
+def test_second_sweep_sends_nothing_again(cases):
+    deadline_sweep_run(at=SWEEP_AT)
+    events = CaseEvent.objects.count()
+    mail.outbox.clear()
+
+    result = deadline_sweep_run(at=SWEEP_AT + dt.timedelta(minutes=5))
+
+    assert (result.alerts_created, result.emails_sent) == (0, 0)
+    assert mail.outbox == []
+    assert CaseEvent.objects.count() == events
+    assert DeadlineAlert.objects.count() == 3
+
+
+def test_a_new_level_is_a_new_alert_and_only_it_is_notified(cases):
+    _a, b, _c, _d = cases
+    deadline_sweep_run(at=SWEEP_AT)
+    mail.outbox.clear()
+
+    # Friday 26 Sep: B's resolution deadline (Thu 23:59:59) has passed
+    result = deadline_sweep_run(at=paris(2025, 9, 26, 10))
+
+    assert result.alerts_created == 1
+    assert DeadlineAlert.objects.filter(case=b, clock="resolution", level="overdue").exists()
+    assert [m.to for m in mail.outbox] == [["team@example.com"]]
+    assert mail.outbox[0].body.count(b.reference) == 1
+
+
+def test_an_interrupted_sweep_completes_without_duplicates(cases, monkeypatch):
+    real_record_event = sweep_module.record_event
+    calls = {"n": 0}
+
+    def crash_on_third(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed")
+        return real_record_event(**kwargs)
+
+    monkeypatch.setattr(sweep_module, "record_event", crash_on_third)
+    with pytest.raises(RuntimeError):
+        deadline_sweep_run(at=SWEEP_AT)
+    # two alerts were committed with their events; nothing was e-mailed
+    assert DeadlineAlert.objects.count() == 2
+    assert mail.outbox == []
+
+    monkeypatch.setattr(sweep_module, "record_event", real_record_event)
+    result = deadline_sweep_run(at=SWEEP_AT)
+
+    assert result.alerts_created == 1
+    assert DeadlineAlert.objects.count() == 3
+    deadline_events = CaseEvent.objects.filter(
+        event_type__in=[EventType.DEADLINE_MISSED, EventType.DEADLINE_AT_RISK]
+    )
+    assert deadline_events.count() == 3
+    # each alert in exactly one e-mail: A's to the agent, B's two to the team
+    a, b, _c, _d = cases
+    bodies = {m.to[0]: m.body for m in mail.outbox}
+    assert len(mail.outbox) == 2
+    assert bodies["agent@example.com"].count(a.reference) == 1
+    assert bodies["team@example.com"].count(b.reference) == 2
+    deadline_sweep_run(at=SWEEP_AT)
+    assert len(mail.outbox) == 2
+
+
+def test_a_failed_e_mail_is_sent_by_the_next_run(cases, monkeypatch):
+    from django.core.mail import EmailMultiAlternatives
+
+    real_send = EmailMultiAlternatives.send
+
+    def refuse(self, *args, **kwargs):
+        raise ConnectionRefusedError("SMTP down")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
+    result = deadline_sweep_run(at=SWEEP_AT)
+    assert (result.alerts_created, result.emails_sent) == (3, 0)
+    assert DeadlineAlert.objects.filter(notified_at__isnull=True).count() == 3
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
+    result = deadline_sweep_run(at=SWEEP_AT + dt.timedelta(minutes=5))
+
+    assert (result.alerts_created, result.emails_sent) == (0, 2)
+    assert DeadlineAlert.objects.filter(notified_at__isnull=True).count() == 0
+
+
+def test_queries_do_not_grow_with_the_number_of_quiet_cases(
+    cases, system_actor, django_assert_max_num_queries
+):
+    deadline_sweep_run(at=SWEEP_AT)
+    with django_assert_max_num_queries(40) as few:
+        deadline_sweep_run(at=SWEEP_AT)
+    for n in range(30):
+        order = make_order("amazon_fr", placed_at=paris(2025, 9, 1))
+        case = open_case(
+            "out_of_stock",
+            actor=system_actor,
+            marketplace="amazon_fr",
+            order=order,
+            opened_at=paris(2025, 9, 20, 10, n),
+        )
+        case_record_first_response(
+            case=case, responded_at=paris(2025, 9, 20, 11), actor=system_actor, door=Door.COMMAND
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        result = deadline_sweep_run(at=SWEEP_AT)
+    assert result.alerts_created == 0
