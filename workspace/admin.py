@@ -1,0 +1,164 @@
+"""The dashboard page, the language switch and users' saved case lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.i18n import set_language
+
+from cases.choices import CaseKind
+
+from .charts import PALETTE, Series, line_chart, stacked_bar_chart
+from .dashboard import overview, rate_trend, weekly_openings
+from .models import Dashboard, SavedView
+from .urgency import marketplaces_with_calendars
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@admin.register(Dashboard)
+class DashboardAdmin(admin.ModelAdmin):
+    """Not a list of rows: the admin entry of the dashboard page."""
+
+    def has_view_permission(self, request: Any, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.has_perm("workspace.view_dashboard")
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "",
+                self.admin_site.admin_view(self.dashboard_view),
+                name="workspace_dashboard_changelist",
+            ),
+            # Django's set_language, reachable without adding a project URL; any visitor may
+            # pick a language (it only sets a cookie).
+            path("language/", set_language, name="workspace_set_language"),
+        ]
+
+    def dashboard_view(self, request: Any) -> TemplateResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        at = timezone.now()
+        marketplaces = [m for m in marketplaces_with_calendars(request) if m.is_active]
+        summaries = overview(marketplaces, at=at)
+        selected = next(
+            (s for s in summaries if s.marketplace.code == request.GET.get("marketplace")), None
+        )
+        if selected is None and summaries:
+            selected = max(summaries, key=lambda s: (s.open, -summaries.index(s)))
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "title": _("Dashboard"),
+            "opts": self.model._meta,
+            "summaries": summaries,
+            "selected": selected,
+            "changelist": reverse("admin:cases_case_changelist"),
+        }
+        if selected is not None:
+            context.update(self._detail(selected, at=at))
+        return TemplateResponse(request, "workspace/dashboard.html", context)
+
+    def _detail(self, summary: Any, *, at: Any) -> dict[str, Any]:
+        marketplace = summary.marketplace
+        trend = rate_trend(marketplace, at=at)
+        labels = [point.as_of.strftime("%m-%d") for point in trend]
+        rates_chart = line_chart(
+            labels,
+            [
+                Series(
+                    _("Refund-rejection rate"),
+                    [_float(p.rejection.value) for p in trend],
+                    PALETTE[3],
+                ),
+                Series(
+                    _("Platform-assistance rate"),
+                    [_float(p.assistance.value) for p in trend],
+                    PALETTE[0],
+                ),
+            ],
+            title=_("%(marketplace)s: 30-day rates, weekly, last 12 weeks")
+            % {"marketplace": marketplace.name},
+        )
+        openings = weekly_openings(marketplace, at=at)
+        week_labels = [week.strftime("%m-%d") for week in openings.weeks]
+        kinds = dict(CaseKind.choices)
+        openings_chart = stacked_bar_chart(
+            week_labels,
+            [
+                Series(str(kinds[kind]), counts, PALETTE[i % len(PALETTE)])
+                for i, (kind, counts) in enumerate(openings.by_kind.items())
+            ],
+            title=_("%(marketplace)s: cases opened per week by kind")
+            % {"marketplace": marketplace.name},
+        )
+        largest = max((n for _s, _l, n in summary.open_by_state), default=0)
+        from scorecards.services import scorecard, today_for
+
+        return {
+            # The marketplace's own scorecard (its metrics, targets and levels).
+            "scorecard": scorecard(marketplace=marketplace, as_of=today_for(marketplace, at)),
+            "trend": trend,
+            "rates_chart": rates_chart,
+            "openings": openings,
+            "openings_rows": [
+                (kinds[kind], counts) for kind, counts in openings.by_kind.items() if any(counts)
+            ],
+            "week_labels": week_labels,
+            "openings_chart": openings_chart,
+            "state_bars": [
+                (state, label, n, round(100 * n / largest) if largest else 0)
+                for state, label, n in summary.open_by_state
+            ],
+        }
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    """Each user sees and manages only the case lists they saved."""
+
+    list_display = ("name", "open_link", "created_at")
+    fields = ("name", "query")
+
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).filter(owner=request.user)
+
+    @admin.display(description=gettext_lazy("list"))
+    def open_link(self, obj: SavedView) -> str:
+        base = reverse("admin:cases_case_changelist")
+        return format_html('<a href="{}?{}">{}</a>', base, obj.query, _("Open the list"))
+
+    def save_model(self, request: Any, obj: SavedView, form: Any, change: bool) -> None:
+        if not change:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+    def _own(self, request: Any, obj: Any) -> bool:
+        return obj is None or obj.owner_id == request.user.pk
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._own(request, obj)
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._own(request, obj)
+
+    def has_view_permission(self, request: Any, obj: Any = None) -> bool:
+        return super().has_view_permission(request, obj) and self._own(request, obj)
