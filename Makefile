@@ -19,6 +19,7 @@ install: $(VENV)/.installed
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo_scorecard_data
 	$(PY) manage.py setup_schedules
 	$(PY) manage.py demo_login
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runall $(ADDR)

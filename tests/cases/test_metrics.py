@@ -119,5 +119,15 @@ def test_scorecard_command(supervisor_actor, capsys):
     decided(supervisor_actor, "approved", dt.datetime(2026, 10, 22, tzinfo=SHANGHAI))
     call_command("scorecard", "tmall", "--as-of", "2026-10-31")
     out = capsys.readouterr().out
-    assert "refund_rejection_rate           1 / 3      = 33.33 %" in out
-    assert "platform_assistance_rate        0 / 3      = 0.00 %" in out
+    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
+    assert lines["refund_rejection_rate"][:5] == ["1", "/", "3", "=", "33.33"]
+    assert lines["platform_assistance_rate"][:5] == ["0", "/", "3", "=", "0.00"]
+    # the full scorecard: Tmall's five metrics, each with its level and target
+    assert set(lines) == {
+        "refund_rejection_rate",
+        "platform_assistance_rate",
+        "carrier_pickup_24h_rate",
+        "average_delivery_time",
+        "average_first_response_time",
+    }
+    assert "level 3.8 (bad)" in out and "target ≤ 0.50 %" in out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import random
 from decimal import Decimal
 
@@ -100,6 +101,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026)
 
     def handle(self, *args, **options):
+        # One "Enqueued" line per background task would bury the summary.
+        logging.getLogger("django-q").setLevel(logging.WARNING)
         rng = random.Random(options["seed"])
         now = timezone.now()
         marketplaces = list(Marketplace.objects.filter(is_active=True).order_by("code"))

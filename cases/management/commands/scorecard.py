@@ -1,17 +1,17 @@
-"""Print a marketplace's seller-rating metrics."""
+"""Print a marketplace's scorecard (the metrics the API and the admin dashboard show)."""
 
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from cases.metrics import platform_assistance_rate, refund_rejection_rate
+from cases.metrics import scorecard
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 
 
 class Command(BaseCommand):
-    help = "Refund-rejection rate and platform-assistance rate over a window ending on a date."
+    help = "The marketplace's scorecard: every metric with numerator, denominator, value, level."
 
     def add_arguments(self, parser):
         parser.add_argument("marketplace", help="marketplace code, e.g. tmall")
@@ -33,13 +33,13 @@ class Command(BaseCommand):
             as_of = calendar_for(marketplace).local_date(timezone.now())
         window = options["window_days"]
         self.stdout.write(
-            f"{marketplace.name} ({marketplace.code}), {window} days ending {as_of:%Y-%m-%d}"
+            f"{marketplace.name} ({marketplace.code}), as of {as_of:%Y-%m-%d} "
+            f"(metrics with a window of their own keep it; others use {window} days)"
         )
-        for metric in (
-            refund_rejection_rate(marketplace=marketplace, as_of=as_of, window_days=window),
-            platform_assistance_rate(marketplace=marketplace, as_of=as_of, window_days=window),
-        ):
+        for metric in scorecard(marketplace=marketplace, as_of=as_of, window_days=window):
+            level = f"{metric.level or '-'}" + (f" ({metric.status})" if metric.status else "")
             self.stdout.write(
-                f"  {metric.name:<26} {metric.numerator:>6} / {metric.denominator:<6} "
-                f"= {metric.percent}"
+                f"  {metric.name:<30} {metric.numerator:>7} / {metric.denominator:<7} "
+                f"= {metric.percent:<12} {metric.window_days:>3} d  level {level}"
+                + (f"  target {metric.target}" if metric.target else "")
             )

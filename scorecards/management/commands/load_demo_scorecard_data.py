@@ -10,6 +10,7 @@ a tracking number is left alone; a re-run changes nothing. Everything goes throu
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 from collections import defaultdict
 
@@ -42,6 +43,8 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        # One "Enqueued" line per background task would bury the summary.
+        logging.getLogger("django-q").setLevel(logging.WARNING)
         actor = Actor.system("demo messages")
         now = timezone.now()
         tracked = self._carrier_data(now)
