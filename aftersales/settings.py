@@ -150,8 +150,11 @@ EVIDENCE_MAX_VIDEO_BYTES = int(os.environ.get("EVIDENCE_MAX_VIDEO_BYTES", 200 * 
 EVIDENCE_MAX_VIDEO_SECONDS = float(os.environ.get("EVIDENCE_MAX_VIDEO_SECONDS", 300))
 EVIDENCE_MAX_PHOTO_PIXELS = int(os.environ.get("EVIDENCE_MAX_PHOTO_PIXELS", 40_000_000))
 
-# E-mail: console in development, SMTP (EMAIL_URL-style variables) in production.
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# E-mail: in development each message is written to a file in var/outbox/ (the deadline sweep
+# sends many, and printed on the console they would bury the server's output); SMTP in
+# production (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the EMAIL_* below).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "outbox"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")

@@ -29,6 +29,8 @@ class Command(BaseCommand):
             f"Web server on http://{options['addrport']}/ (admin: /admin/); "
             f"{'worker running' if len(processes) > 1 else 'no worker'}. Ctrl-C stops all."
         )
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            self.stdout.write(f"E-mails sent are written to {settings.EMAIL_FILE_PATH}/.")
 
         def stop(*_args):
             for process in processes:
