@@ -149,11 +149,11 @@ def field_errors(detail: Any, path: list[Any] | None = None) -> list[dict[str, A
         for value in detail:
             out.extend(field_errors(value, path))
     else:
-        out.append(_field_error(path, str(detail), getattr(detail, "code", None) or "invalid"))
+        out.append(field_error(path, str(detail), getattr(detail, "code", None) or "invalid"))
     return out
 
 
-def _field_error(path: list[Any], message: str, code: str) -> dict[str, Any]:
+def field_error(path: list[Any], message: str, code: str) -> dict[str, Any]:
     names = [part for part in path if not isinstance(part, int)]
     error: dict[str, Any] = {
         "field": ".".join(names) if names else None,
@@ -174,11 +174,11 @@ def django_field_errors(exc: DjangoValidationError) -> list[dict[str, Any]]:
             path = [] if field == "__all__" else [field]
             for error in errors:
                 for message in error.messages:
-                    out.append(_field_error(path, message, error.code or "invalid"))
+                    out.append(field_error(path, message, error.code or "invalid"))
     else:
         for error in exc.error_list:
             for message in error.messages:
-                out.append(_field_error([], message, error.code or "invalid"))
+                out.append(field_error([], message, error.code or "invalid"))
     return out
 
 
@@ -197,7 +197,7 @@ def domain_problem(exc: DomainError, request: Any = None) -> Response:
     extra: dict[str, Any] = {}
     errors = list(exc.details.get("errors") or [])
     if exc.field and not errors:
-        errors = [_field_error([exc.field], exc.message, exc.code.value)]
+        errors = [field_error([exc.field], exc.message, exc.code.value)]
     # What can run now: on every conflict (an empty list says "nothing"), and on other
     # refusals when the engine listed it.
     if isinstance(exc, TransitionRefused) and (exc.available or exc.is_conflict):

@@ -128,6 +128,8 @@ def _validate(
                 refuse(index, name, _("This field is required."))
             elif len(value) > 100:
                 refuse(index, name, _("At most 100 characters."))
+            elif "\x00" in value:
+                refuse(index, name, _("Null characters are not allowed."))
             row[name] = value
         if row["external_id"] in seen:
             refuse(index, "external_id", _("The same message appears twice in the batch."))
@@ -174,6 +176,9 @@ def _validate(
                 value = ""
             if limit and len(value) > limit:
                 refuse(index, name, _("At most %(limit)d characters.") % {"limit": limit})
+            # PostgreSQL cannot store NUL in text: refuse it here rather than fail on write.
+            if "\x00" in value:
+                refuse(index, name, _("Null characters are not allowed."))
             row[name] = value
         order = case = None
         if item.get("order"):
@@ -261,12 +266,12 @@ def message_import_batch(
                     "message": str(_("This field is required.")),
                 }
             )
-        elif code not in marketplaces:
+        elif not isinstance(code, str) or code not in marketplaces:
             errors.append(
                 {
                     "index": index,
                     "field": "marketplace",
-                    "message": str(_("Unknown marketplace '%(code)s'.") % {"code": code}),
+                    "message": str(_("Unknown marketplace '%(code)s'.") % {"code": str(code)[:40]}),
                 }
             )
         else:

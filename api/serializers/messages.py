@@ -6,7 +6,6 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from messaging.models import Message
-from messaging.services import MAX_BATCH
 
 from ..fields import ApiModelSerializer, MarketplaceCodeField
 
@@ -69,5 +68,3 @@ class MessageBatchResultSerializer(serializers.Serializer):
         help_text="References of the cases whose first response this import recorded.",
     )
 
-
-__all__ = ["MAX_BATCH", "MessageBatchResultSerializer", "MessageSerializer"]

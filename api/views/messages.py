@@ -13,12 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from messaging.models import Message
-from messaging.services import MAX_BATCH, MessageImportRefused, message_import_batch
+from messaging.services import MessageImportRefused, message_import_batch
 
 from ..filters import MessageFilter
 from ..pagination import KeysetPagination
 from ..parsers import LimitedJSONParser
-from ..problems import Problem
+from ..problems import Problem, field_error
 from ..serializers.messages import MessageBatchResultSerializer, MessageSerializer
 from ..throttling import BulkImportThrottle, ClientRateThrottle
 from .base import DOOR, ApiGenericViewSet
@@ -26,19 +26,14 @@ from .base import DOOR, ApiGenericViewSet
 
 def _problem_errors(refused: MessageImportRefused) -> list[dict[str, Any]]:
     """The service's (index, field, message) errors in the API's field-error shape."""
-    out = []
-    for error in refused.errors:
-        named = error["field"] != "non_field_errors"
-        out.append(
-            {
-                "field": error["field"] if named else None,
-                "pointer": f"/{error['index']}/{error['field']}" if named else f"/{error['index']}",
-                "detail": str(error["message"]),
-                "code": "invalid",
-                "index": error["index"],
-            }
+    return [
+        field_error(
+            [error["index"]] + ([error["field"]] if error["field"] != "non_field_errors" else []),
+            str(error["message"]),
+            "invalid",
         )
-    return out
+        for error in refused.errors
+    ]
 
 
 class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
@@ -87,13 +82,6 @@ class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             )
         if not items:
             raise Problem(400, "invalid", _("The list is empty: send at least one message."))
-        if len(items) > MAX_BATCH:
-            raise Problem(
-                400,
-                "invalid",
-                _("Send at most %(max)d messages a request; split the list into several requests.")
-                % {"max": MAX_BATCH},
-            )
         try:
             result = message_import_batch(
                 messages=items, marketplaces=self.marketplaces, actor=self.actor, door=DOOR

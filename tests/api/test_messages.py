@@ -83,6 +83,8 @@ def test_every_bad_item_is_reported_and_nothing_is_written(api):
             item("future", "in", 3, sent_at=future),
             item("elsewhere", "in", 4, marketplace="jd"),  # not this client's marketplace
             item("no-order", "in", 5, order="NOPE-1"),
+            item("nul", "in", 6, body="broken\x00text"),  # PostgreSQL cannot store NUL
+            item("odd-marketplace", "in", 7, marketplace={"code": "tmall"}),
         ],
     )
 
@@ -94,6 +96,8 @@ def test_every_bad_item_is_reported_and_nothing_is_written(api):
         (3, "sent_at"),
         (4, "marketplace"),
         (5, "order"),
+        (6, "body"),
+        (7, "marketplace"),
     }
     assert all(e["pointer"] == f"/{e['index']}/{e['field']}" for e in body["errors"])
     future_error = next(e for e in body["errors"] if e["index"] == 3)
