@@ -125,7 +125,12 @@ def parse_upload(request: HttpRequest, *, max_files: int) -> EvidenceUploadHandl
     CSRF itself afterwards). Raises ``MultiPartParserError`` and Django's request-size errors."""
     handler = EvidenceUploadHandler(request, max_files=max_files)
     parser = RawNameMultiPartParser(request.META, request, [handler], request.encoding)
-    request._post, request._files = parser.parse()
+    try:
+        request._post, request._files = parser.parse()
+    except Exception:
+        # The parser closes the files it finished; the one being written is the handler's.
+        handler.upload_interrupted()
+        raise
     return handler
 
 
@@ -135,6 +140,12 @@ def uploaded_files(request: HttpRequest) -> list[tuple[str, StreamedUpload]]:
 
 
 def close_all(request: HttpRequest) -> None:
-    """Remove the temporary files of the request now, not when the response is closed."""
-    for _field, upload in uploaded_files(request):
-        upload.close()
+    """Remove the temporary files of the request now, not when the response is closed.
+    Reads only what was parsed: reading ``request.FILES`` after a failed parse would parse
+    (and fail) again."""
+    files = getattr(request, "_files", None)
+    if files is None:
+        return
+    for upload_list in files.lists():
+        for upload in upload_list[1]:
+            upload.close()

@@ -20,7 +20,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
@@ -252,7 +252,15 @@ def _receive(
     try:
         if request.content_type == "multipart/form-data":
             handler = parse_upload(request, max_files=MAX_FILES_PER_POST)
-    except (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
+        else:
+            request.POST  # noqa: B018 - parse now, so that a bad body is answered here
+    except (
+        MultiPartParserError,
+        RequestDataTooBig,
+        TooManyFieldsSent,
+        TooManyFilesSent,
+        UnreadablePostError,  # the client went away mid-upload
+    ):
         close_all(request)
         return _problem(
             request,

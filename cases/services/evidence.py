@@ -9,6 +9,7 @@ to one case is recognised and not stored again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +45,13 @@ def evidence_add(
     request: EvidenceRequest | None = None,
     checklist_item: str = "",
     uploaded_at: dt.datetime | None = None,
+    then: Callable[[], Any] | None = None,
 ) -> EvidenceAdded:
     """Validate ``upload`` (a Django ``File``) and attach it to ``case``.
 
-    ``uploaded_at`` is for imported history (default now; never in the future).
+    ``uploaded_at`` is for imported history (default now; never in the future). ``then`` runs
+    inside the same transaction once a new file is recorded (what the file completes, such as
+    an evidence request): if it fails, neither the row nor the stored file remains.
     """
     if uploaded_at is not None:
         check_not_future(uploaded_at, field="uploaded_at")
@@ -65,6 +69,23 @@ def evidence_add(
         try:
             with transaction.atomic():
                 locked = lock_case(case.pk)
+                # Checked again under the lock: the case may have closed, or the link been
+                # revoked, while the file was being inspected.
+                if not locked.is_open:
+                    raise EvidenceRefused(
+                        ErrorCode.CASE_CLOSED,
+                        _("Case %(ref)s is closed and no longer takes evidence.")
+                        % {"ref": locked.reference},
+                    )
+                if (
+                    request is not None
+                    and not EvidenceRequest.objects.select_for_update()
+                    .filter(pk=request.pk, revoked_at__isnull=True)
+                    .exists()
+                ):
+                    raise EvidenceRefused(
+                        ErrorCode.INVALID_VALUE, _("This link has been withdrawn."), field="request"
+                    )
                 existing = Evidence.objects.filter(case=locked, sha256=raw.sha256).first()
                 if existing is not None:
                     return EvidenceAdded(existing, duplicate=True)
@@ -111,6 +132,8 @@ def evidence_add(
                 )
                 evidence_id = evidence.pk
                 transaction.on_commit(lambda: _queue_previews(evidence_id))
+                if then is not None:
+                    then()
         except IntegrityError:
             # A concurrent upload of the same file won the race: theirs is the one kept.
             if stored_name:

@@ -399,12 +399,20 @@ def evidence_request_receive(
             _("This request does not ask for “%(item)s”.") % {"item": checklist_item[:64]},
             field="checklist_item",
         )
+    # A cheap early refusal (no need to inspect a large file for a withdrawn link);
+    # ``evidence_add`` checks again under the case lock.
     current = EvidenceRequest.objects.filter(pk=evidence_request.pk).values("revoked_at").first()
     if current is None or current["revoked_at"] is not None:
         raise EvidenceRefused(
             ErrorCode.INVALID_VALUE, _("This link has been withdrawn."), field="request"
         )
     audience = evidence_request.audience
+    outcome = (False, False)
+
+    def fulfil() -> None:
+        nonlocal outcome
+        outcome = _fulfil(evidence_request, early=False)
+
     added = evidence_add(
         case=evidence_request.case,
         upload=upload,
@@ -413,8 +421,9 @@ def evidence_request_receive(
         door=Door.FORM,
         request=evidence_request,
         checklist_item=checklist_item,
+        then=fulfil,  # the file and what it completes are one transaction
     )
-    fulfilled, moved = _fulfil(evidence_request, early=False)
+    fulfilled, moved = outcome
     return EvidenceReceived(added=added, fulfilled=fulfilled, moved_to_review=moved)
 
 
