@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cases.models import PLAUSIBLE_DATES
 from marketplaces.models import Marketplace
 
 
@@ -104,3 +105,18 @@ class MarketplaceCodeField(serializers.Field):
         if isinstance(value, Marketplace):
             return value.code
         return self.context["marketplace_codes"][value]
+
+
+class PlausibleDateField(serializers.DateField):
+    """A date within ``cases.models.PLAUSIBLE_DATES`` (1970 to 2100): calendars and windows
+    are counted from it, and dates near the ends of the calendar would overflow."""
+
+    default_error_messages = {
+        "implausible": _("Give a date between {first} and {last}."),
+    }
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        day = super().to_internal_value(value)
+        if not PLAUSIBLE_DATES[0] <= day <= PLAUSIBLE_DATES[1]:
+            self.fail("implausible", first=PLAUSIBLE_DATES[0], last=PLAUSIBLE_DATES[1])
+        return day

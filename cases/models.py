@@ -86,6 +86,11 @@ def evidence_upload_to(instance: Evidence, filename: str) -> str:
     return f"cases/{now:%Y/%m}/{uuid.uuid4().hex}.{suffix}"
 
 
+# Dates an order or a query may name: wide enough for any real history and plan, narrow enough
+# that deadline arithmetic never leaves the calendar (year 1 to 9999).
+PLAUSIBLE_DATES = (dt.date(1970, 1, 1), dt.date(2100, 12, 31))
+
+
 class Order(models.Model):
     """A marketplace order that one or more cases are about."""
 
@@ -222,6 +227,14 @@ class Order(models.Model):
             errors["a_to_z_claim_at"] = _("Give the time the claim was filed.")
         if self.shipped_at and self.placed_at and self.shipped_at < self.placed_at:
             errors["shipped_at"] = _("An order cannot ship before it was placed.")
+        if self.promised_ship_date is not None and not (
+            PLAUSIBLE_DATES[0] <= self.promised_ship_date <= PLAUSIBLE_DATES[1]
+        ):
+            # Deadlines are counted from it: a date near year 9999 would overflow.
+            errors["promised_ship_date"] = _("Give a date between %(first)s and %(last)s.") % {
+                "first": PLAUSIBLE_DATES[0],
+                "last": PLAUSIBLE_DATES[1],
+            }
         if errors:
             raise ValidationError(errors)
 

@@ -297,6 +297,13 @@ def message_import_batch(
     return total
 
 
+def _differs(message: Message, name: str, value: Any) -> bool:
+    # Order and case are compared by id: reading them would cost a query per message.
+    if name in {"order", "case"}:
+        return getattr(message, f"{name}_id") != (value.pk if value is not None else None)
+    return getattr(message, name) != value
+
+
 def _refuse_oversize(count: int) -> None:
     if count > MAX_BATCH:
         raise MessageImportRefused(
@@ -331,7 +338,7 @@ def _write(
             message = Message(marketplace=marketplace, **row)
             to_create.append(message)
         else:
-            changed = [name for name in WRITABLE_FIELDS if getattr(message, name) != row[name]]
+            changed = [name for name in WRITABLE_FIELDS if _differs(message, name, row[name])]
             if not changed:
                 result.unchanged += 1
                 continue

@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from marketplaces.models import Marketplace
 
-from ..fields import ApiModelSerializer
+from ..fields import ApiModelSerializer, PlausibleDateField
 
 
 class MarketplaceSerializer(ApiModelSerializer):
@@ -46,7 +46,7 @@ class MarketplaceSerializer(ApiModelSerializer):
 
 
 class CalendarQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(required=False, help_text="The event's local date, YYYY-MM-DD.")
+    start = PlausibleDateField(required=False, help_text="The event's local date, YYYY-MM-DD.")
     add_business_days = serializers.IntegerField(required=False, min_value=0, max_value=1000)
     year = serializers.IntegerField(required=False, min_value=1970, max_value=2100)
 
@@ -106,7 +106,7 @@ class CalendarYearSerializer(serializers.Serializer):
 
 
 class ScorecardQuerySerializer(serializers.Serializer):
-    as_of = serializers.DateField(
+    as_of = PlausibleDateField(
         required=False, help_text="Last day of the window (local date); default today."
     )
     window_days = serializers.IntegerField(required=False, min_value=1, max_value=400, default=30)

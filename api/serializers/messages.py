@@ -67,4 +67,3 @@ class MessageBatchResultSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="References of the cases whose first response this import recorded.",
     )
-

@@ -23,7 +23,11 @@ EVENT_CHOICES = [ALL_EVENTS, *WebhookEventType.values]
 
 def check_url(url: str) -> str:
     """http(s) only; a literal private address or localhost only where allowed (development)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - parsing the host may fail too ("http://[::1")
+    except ValueError as exc:
+        raise serializers.ValidationError(_("This is not a valid URL.")) from exc
     if parts.scheme not in {"http", "https"}:
         raise serializers.ValidationError(_("Use an http or https URL."))
     if parts.username or parts.password:

@@ -114,6 +114,11 @@ MAX_CHECKLIST_ITEMS = 20
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
+# A link stays usable a few days past its deadline; a deadline further than this is a mistake
+# (and dates near year 9999 would overflow).
+MAX_DEADLINE_AHEAD = dt.timedelta(days=365)
+
+
 def normalise_checklist(checklist: list[Any]) -> list[dict[str, Any]]:
     """Check a checklist given by staff or an integration and put it in the stored shape
     (``key``, ``label``, ``hint``, ``required``). Items may be plain labels (strings): their key
@@ -134,7 +139,7 @@ def normalise_checklist(checklist: list[Any]) -> list[dict[str, Any]]:
         if not isinstance(entry, dict):
             raise refuse(_("Item %(n)d of the checklist is not understood.") % {"n": position})
         label = entry.get("label")
-        if not isinstance(label, str) or not label.strip() or len(label) > 200:
+        if not isinstance(label, str) or not label.strip() or len(label) > 200 or "\x00" in label:
             raise refuse(
                 _("Item %(n)d of the checklist needs a label of 1 to 200 characters.")
                 % {"n": position}
@@ -152,7 +157,7 @@ def normalise_checklist(checklist: list[Any]) -> list[dict[str, Any]]:
         hint = entry.get("hint", "")
         if not isinstance(required, bool):
             raise refuse(_("Item %(n)d: “required” must be true or false.") % {"n": position})
-        if not isinstance(hint, str) or len(hint) > 500:
+        if not isinstance(hint, str) or len(hint) > 500 or "\x00" in hint:
             raise refuse(_("Item %(n)d: the hint must be text (at most 500).") % {"n": position})
         if any(item["key"] == key for item in items):
             raise refuse(_("Two checklist items have the key “%(key)s”.") % {"key": key})
@@ -208,6 +213,12 @@ def evidence_request_create(
         if due_at is not None and due_at <= now:
             raise CaseRefused(
                 ErrorCode.INVALID_VALUE, _("The deadline must be in the future."), field="due_at"
+            )
+        if due_at is not None and due_at > now + MAX_DEADLINE_AHEAD:
+            raise CaseRefused(
+                ErrorCode.INVALID_VALUE,
+                _("The deadline can be at most a year ahead."),
+                field="due_at",
             )
         request = _create_locked(
             locked,

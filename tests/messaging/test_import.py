@@ -160,3 +160,25 @@ def test_import_queries_do_not_grow_with_the_batch(amazon):
 
     assert queries(20, "small") == queries(400, "large")
     assert Message.objects.count() == 420
+
+
+def test_reimporting_known_messages_of_an_order_costs_the_same_whatever_their_number(amazon):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = make_order(amazon, placed_at=T0 - dt.timedelta(days=3))
+
+    def batch(n, prefix):
+        return [
+            item(f"{prefix}-{i}", "in", i, conversation_id=prefix, order=order.external_id)
+            for i in range(n)
+        ]
+
+    def reimport_queries(n, prefix):
+        imported(amazon, *batch(n, prefix))
+        with CaptureQueriesContext(connection) as captured:
+            result = imported(amazon, *batch(n, prefix))
+        assert result.unchanged == n
+        return len(captured)
+
+    assert reimport_queries(3, "few") == reimport_queries(30, "many")
