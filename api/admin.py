@@ -101,7 +101,10 @@ class ApiClientAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Give the selected clients new keys (old keys stop working)"))
+    @admin.action(
+        description=_("Give the selected clients new keys (old keys stop working)"),
+        permissions=["change"],
+    )
     def rotate_keys(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
         for client in queryset:
             key = client.set_new_key()
@@ -109,7 +112,7 @@ class ApiClientAdmin(admin.ModelAdmin):
             client.save(update_fields=["key_prefix", "key_hash", "revoked_at"])
             self._show_key(request, client, key)
 
-    @admin.action(description=_("Revoke the selected clients' keys"))
+    @admin.action(description=_("Revoke the selected clients' keys"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(
@@ -194,6 +197,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        # Deliveries are read-only records; sending one again needs the model's change right.
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
     @admin.display(description=_("event id"))
     def event_id(self, delivery: WebhookDelivery) -> str:
         return str(delivery.event.event_id)
@@ -212,7 +219,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
         return format_html("<pre>{}</pre>", json.dumps(delivery.event.payload, indent=2))
 
-    @admin.action(description=_("Send the selected deliveries again (same event id)"))
+    @admin.action(
+        description=_("Send the selected deliveries again (same event id)"),
+        permissions=["replay"],
+    )
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         count = 0
         for delivery in queryset:

@@ -388,7 +388,7 @@ class CaseAdmin(ServiceFormAdmin):
 
     def changelist_view(self, request: Any, extra_context: dict[str, Any] | None = None) -> Any:
         query = request.GET.copy()
-        for name in ("p", "o", "e", "_changelist_filters"):
+        for name in ("p", "e", "_changelist_filters"):  # the ordering ("o") is kept
             query.pop(name, None)
         context = {
             "title": _("Cases"),

@@ -15,6 +15,8 @@ class BandFormSet(BaseInlineFormSet):
 
     def clean(self):
         super().clean()
+        if any(self.errors):  # each row's own errors are shown; the order check needs them all
+            return
         definition = METRICS.get(self.instance.metric)
         rows = [
             form.cleaned_data
@@ -89,7 +91,10 @@ class MetricPolicyAdmin(admin.ModelAdmin):
         definition = METRICS.get(policy.metric)
         return definition.note if definition else "-"
 
-    @admin.action(description=_("Add the shipped policies missing on these marketplaces"))
+    @admin.action(
+        description=_("Add the shipped policies missing on these marketplaces"),
+        permissions=["change"],
+    )
     def install_defaults(self, request, queryset):
         created = sum(
             policies_install_defaults(marketplace=marketplace)

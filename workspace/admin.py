@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -145,6 +145,25 @@ class SavedViewAdmin(admin.ModelAdmin):
     def open_link(self, obj: SavedView) -> str:
         base = reverse("admin:cases_case_changelist")
         return format_html('<a href="{}?{}">{}</a>', base, obj.query, _("Open the list"))
+
+    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        base = super().get_form(request, obj, change=change, **kwargs)
+        owner = request.user
+
+        class OwnedSavedViewForm(base):  # type: ignore[misc,valid-type]
+            # The owner is not a form field, so Django cannot check (owner, name) itself.
+            def clean_name(self) -> str:
+                name = self.cleaned_data["name"]
+                taken = SavedView.objects.filter(owner=owner, name=name).exclude(
+                    pk=self.instance.pk
+                )
+                if taken.exists():
+                    raise ValidationError(
+                        _("You already have a list named “%(name)s”."), params={"name": name}
+                    )
+                return name
+
+        return OwnedSavedViewForm
 
     def save_model(self, request: Any, obj: SavedView, form: Any, change: bool) -> None:
         if not change:

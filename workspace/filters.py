@@ -34,7 +34,8 @@ def assignee_q(value: str, user: Any) -> Q | None:
         return Q(assignee_id=user.pk)
     if value == UNASSIGNED:
         return Q(assignee__isnull=True)
-    if value.isdigit():
+    # ASCII digits only ("²" is a digit to str.isdigit), and within a database integer.
+    if value.isascii() and value.isdigit() and len(value) <= 10 and int(value) < 2**31:
         return Q(assignee_id=int(value))
     return None
 
