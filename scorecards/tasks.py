@@ -34,18 +34,28 @@ def send_quarterly_reports() -> int:
     recipients = report_recipients()
     sent = 0
     for marketplace in Marketplace.objects.filter(is_active=True).order_by("name"):
-        last = marketplace.scorecard_reports.order_by("-sent_at").first()
-        if last is not None and now - last.sent_at < REPORT_EVERY:
-            continue
-        as_of = today_for(marketplace, now)
+        # Claim first, in its own transaction, under the marketplace's row lock: overlapping
+        # runs cannot both send, and a crash after the e-mail left cannot make the next run
+        # send it again. A send that fails removes the claim, so the next daily run retries.
         with transaction.atomic():
-            if scorecard_report_send(marketplace=marketplace, as_of=as_of, recipients=recipients):
-                ScorecardReportSent.objects.create(
-                    marketplace=marketplace,
-                    as_of=as_of,
-                    sent_at=now,
-                    recipients=", ".join(recipients),
-                )
-                sent += 1
+            Marketplace.objects.select_for_update().filter(pk=marketplace.pk).first()
+            last = marketplace.scorecard_reports.order_by("-sent_at").first()
+            if last is not None and now - last.sent_at < REPORT_EVERY:
+                continue
+            as_of = today_for(marketplace, now)
+            claim = ScorecardReportSent.objects.create(
+                marketplace=marketplace, as_of=as_of, sent_at=now, recipients=", ".join(recipients)
+            )
+        try:
+            delivered = scorecard_report_send(
+                marketplace=marketplace, as_of=as_of, recipients=recipients
+            )
+        except Exception:
+            claim.delete()
+            raise
+        if delivered:
+            sent += 1
+        else:
+            claim.delete()
     logger.info("Scorecard reports sent: %s", sent)
     return sent

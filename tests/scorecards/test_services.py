@@ -240,3 +240,49 @@ def test_quarterly_report_goes_every_90_days(settings, supervisor_actor):
     assert message.alternatives[0][1] == "text/html"
     ScorecardReportSent.objects.update(sent_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=90))
     assert send_quarterly_reports() == 1
+
+
+def test_quarterly_report_is_sent_at_most_once_even_after_a_crash(
+    settings, supervisor_actor, monkeypatch
+):
+    import scorecards.tasks as tasks
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SCORECARD_REPORT_RECIPIENTS = ["boss@example.com"]
+    Marketplace.objects.exclude(code="faire").update(is_active=False)
+    real_send = tasks.scorecard_report_send
+
+    def send_then_die(**kwargs):
+        real_send(**kwargs)
+        raise SystemExit("worker killed after the e-mail left")
+
+    monkeypatch.setattr(tasks, "scorecard_report_send", send_then_die)
+    with pytest.raises(SystemExit):
+        send_quarterly_reports()
+    monkeypatch.setattr(tasks, "scorecard_report_send", real_send)
+
+    assert send_quarterly_reports() == 0  # the claim stands: not sent twice
+    assert len(mail.outbox) == 1
+
+
+def test_a_quarterly_report_that_failed_to_send_is_tried_again(
+    settings, supervisor_actor, monkeypatch
+):
+    import scorecards.tasks as tasks
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SCORECARD_REPORT_RECIPIENTS = ["boss@example.com"]
+    Marketplace.objects.exclude(code="faire").update(is_active=False)
+    real_send = tasks.scorecard_report_send
+
+    def refused(**kwargs):
+        raise ConnectionRefusedError("SMTP server down")
+
+    monkeypatch.setattr(tasks, "scorecard_report_send", refused)
+    with pytest.raises(ConnectionRefusedError):
+        send_quarterly_reports()
+    monkeypatch.setattr(tasks, "scorecard_report_send", real_send)
+
+    assert not ScorecardReportSent.objects.exists()
+    assert send_quarterly_reports() == 1
+    assert len(mail.outbox) == 1
