@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 
 
@@ -28,11 +27,9 @@ class Metric:
     @property
     def value(self) -> Decimal | None:
         """The ratio (0 to 1, 6 decimals), or None when nothing was counted."""
-        if not self.denominator:
-            return None
-        return (Decimal(self.numerator) / Decimal(self.denominator)).quantize(
-            Decimal("0.000001"), rounding=ROUND_HALF_UP
-        )
+        from scorecards.definitions import ratio
+
+        return ratio(self.numerator, self.denominator)
 
     @property
     def percent(self) -> str:
@@ -43,12 +40,11 @@ class Metric:
 def window_bounds(
     marketplace: Marketplace, as_of: dt.date, window_days: int
 ) -> tuple[dt.datetime, dt.datetime]:
-    if window_days < 1:
-        raise ValueError("window_days must be at least 1")
-    calendar = calendar_for(marketplace)
-    start = calendar.start_of_day(as_of - dt.timedelta(days=window_days - 1))
-    end = calendar.start_of_day(as_of + dt.timedelta(days=1))
-    return start, end
+    """Start and (exclusive) end of the window, as the metrics count it."""
+    from scorecards.definitions import Window
+
+    window = Window.of(marketplace, as_of, window_days)
+    return window.start, window.end
 
 
 def _counted(name: str, marketplace: Marketplace, as_of: dt.date, window_days: int) -> Metric:
