@@ -29,6 +29,7 @@ from cases.choices import Door, EventType
 from cases.models import Case
 from cases.services import DeadlineStatus, active_deadlines, deadline_status
 from cases.services.audit import record_event
+from cases.services.deadlines import due_horizon
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 
@@ -55,13 +56,8 @@ class SweepResult:
 
 
 def at_risk_horizon(marketplace: Marketplace, at: dt.datetime) -> dt.datetime:
-    """The latest due time that can be at risk at ``at``: the end of the last day before the
-    working day ``at_risk_business_days + 1`` after today (local)."""
-    calendar = calendar_for(marketplace)
-    first_safe_day = calendar.add_business_days(
-        calendar.local_date(at), marketplace.at_risk_business_days + 1
-    )
-    return calendar.start_of_day(first_safe_day)
+    """The (exclusive) latest due time that can be at risk at ``at``."""
+    return due_horizon(marketplace, at=at, business_days=marketplace.at_risk_business_days)
 
 
 def deadline_sweep_run(*, at: dt.datetime | None = None, batch_size: int = BATCH) -> SweepResult:

@@ -27,6 +27,7 @@ from cases.metrics import Metric, platform_assistance_rate, refund_rejection_rat
 from cases.models import Case
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
+from scorecards.services import today_for
 
 from .filters import open_cases_q
 from .urgency import window_end
@@ -69,10 +70,6 @@ class WeeklyOpenings:
         return [sum(counts[i] for counts in self.by_kind.values()) for i in range(len(self.weeks))]
 
 
-def _local_today(marketplace: Marketplace, at: dt.datetime) -> dt.date:
-    return calendar_for(marketplace).local_date(at)
-
-
 def open_counts(marketplaces: list[Marketplace], *, at: dt.datetime) -> dict[int, dict[str, Any]]:
     """Open cases by state, overdue and at risk, per marketplace id (two queries)."""
     result: dict[int, dict[str, Any]] = {
@@ -91,7 +88,7 @@ def open_counts(marketplaces: list[Marketplace], *, at: dt.datetime) -> dict[int
     at_risk_until = [
         Q(
             marketplace_id=m.pk,
-            next_due_at__lte=window_end(m, at=at, business_days=m.at_risk_business_days),
+            next_due_at__lt=window_end(m, at=at, business_days=m.at_risk_business_days),
         )
         for m in marketplaces
     ]
@@ -118,7 +115,7 @@ def median_time_to_resolution(
 ) -> tuple[dt.timedelta | None, int]:
     """Median of (resolved_at - opened_at) over the cases resolved in the window, and how many
     cases that is. Two queries whatever the number of cases: a count, then the middle row(s)."""
-    start, end = window_bounds(marketplace, _local_today(marketplace, at), window_days)
+    start, end = window_bounds(marketplace, today_for(marketplace, at), window_days)
     durations = (
         Case.objects.filter(marketplace=marketplace, resolved_at__gte=start, resolved_at__lt=end)
         .annotate(
@@ -143,7 +140,7 @@ def overview(marketplaces: list[Marketplace], *, at: dt.datetime) -> list[Market
     summaries = []
     for marketplace in marketplaces:
         entry = counts[marketplace.pk]
-        today = _local_today(marketplace, at)
+        today = today_for(marketplace, at)
         median, resolved = median_time_to_resolution(marketplace, at=at)
         by_state = sorted(entry["by_state"].items(), key=lambda item: -item[1])
         summaries.append(
@@ -190,7 +187,7 @@ def rate_trend(marketplace: Marketplace, *, at: dt.datetime) -> list[TrendPoint]
     from scorecards.models import ScorecardSnapshot
     from scorecards.services import trend_dates
 
-    dates = trend_dates(_local_today(marketplace, at), TREND_POINTS)
+    dates = trend_dates(today_for(marketplace, at), TREND_POINTS)
     stored = {
         (snapshot.metric, snapshot.as_of): _snapshot_metric(snapshot, WINDOW_DAYS)
         for snapshot in ScorecardSnapshot.objects.filter(

@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 
 from cases.models import Case
 from cases.services import active_deadlines, deadline_status
-from cases.services.deadlines import DeadlineStatus
+from cases.services.deadlines import DeadlineStatus, due_horizon
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 
@@ -69,11 +69,9 @@ def marketplaces_with_calendars(request: Any = None) -> list[Marketplace]:
 
 
 def window_end(marketplace: Marketplace, *, at: dt.datetime, business_days: int) -> dt.datetime:
-    """The end (23:59:59 local) of the ``business_days``-th working day after today; today's end
-    for 0."""
-    calendar = calendar_for(marketplace)
-    today = calendar.local_date(at)
-    return calendar.end_of_day(calendar.add_business_days(today, business_days))
+    """Deadlines before this (exclusive) are due within ``business_days`` working days
+    (today only, for 0): ``cases.services.deadlines.due_horizon``."""
+    return due_horizon(marketplace, at=at, business_days=business_days)
 
 
 def due_window_q(window: DueWindow | str, *, at: dt.datetime, marketplaces: list[Marketplace]) -> Q:
@@ -88,17 +86,15 @@ def due_window_q(window: DueWindow | str, *, at: dt.datetime, marketplaces: list
         return Q(pk__in=[])
     if window == DueWindow.LATER:
         per_marketplace = [
-            Q(marketplace_id=pk, next_due_at__gt=end) for pk, end in sorted(ends.items())
+            Q(marketplace_id=pk, next_due_at__gte=end) for pk, end in sorted(ends.items())
         ]
-        return Q(next_due_at__gt=min(ends.values())) & reduce(or_, per_marketplace)
+        return Q(next_due_at__gte=min(ends.values())) & reduce(or_, per_marketplace)
     per_marketplace = [
-        Q(marketplace_id=pk, next_due_at__lte=end) for pk, end in sorted(ends.items())
+        Q(marketplace_id=pk, next_due_at__lt=end) for pk, end in sorted(ends.items())
     ]
     # The overall range lets the database walk the next_due_at index; the per-marketplace
     # ranges then cut each marketplace at its own calendar's end of window.
-    return Q(next_due_at__gte=at, next_due_at__lte=max(ends.values())) & reduce(
-        or_, per_marketplace
-    )
+    return Q(next_due_at__gte=at, next_due_at__lt=max(ends.values())) & reduce(or_, per_marketplace)
 
 
 @dataclass(frozen=True)

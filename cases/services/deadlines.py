@@ -127,6 +127,16 @@ class DeadlineState:
     business_days_left: int
 
 
+def due_horizon(marketplace: Marketplace, *, at: dt.datetime, business_days: int) -> dt.datetime:
+    """The (exclusive) end of "due within ``business_days`` working days" seen at ``at``: the
+    start of the next working day after them, so a deadline on the weekend that follows counts
+    as ``deadline_status`` counts it (0 on the due day). The sweep, the lists' deadline filters
+    and the dashboard's at-risk counts all cut here."""
+    calendar = calendar_for(marketplace)
+    last = calendar.add_business_days(calendar.local_date(at), business_days + 1)
+    return calendar.start_of_day(last)
+
+
 def deadline_status(
     due_at: dt.datetime, *, at: dt.datetime, marketplace: Marketplace
 ) -> DeadlineState:
