@@ -65,7 +65,13 @@ class DeadlineAlert(models.Model):
                 fields=["detected_at"],
                 condition=Q(notified_at__isnull=True),
                 name="deadline_alert_unnotified",
-            )
+            ),
+            # Claims left by a crashed run, found and released by the next one.
+            models.Index(
+                fields=["notified_at"],
+                condition=Q(notified_to__startswith="claimed:"),
+                name="deadline_alert_claimed",
+            ),
         ]
 
     def __str__(self) -> str:

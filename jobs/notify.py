@@ -2,7 +2,9 @@
 
 A notice row (``DeadlineAlert``, ``LateShipmentNotice``) is *claimed* before its e-mail goes
 (``notified_at`` set with a claim token, in one UPDATE): two overlapping runs never send the
-same notice twice. If sending fails, the claim is released and the next run tries again. Each
+same notice twice. If sending fails, the claim is released and the next run tries again; a
+claim left by a run that died before recording its e-mail is released after ``CLAIM_TTL`` (the
+notice may then go twice, rather than never). Each
 recipient gets one e-mail per run listing all their notices (a digest), not one per case.
 """
 
@@ -26,6 +28,8 @@ from cases.models import Case
 
 logger = logging.getLogger(__name__)
 CLAIM_PREFIX = "claimed:"
+# A run claims, sends and records within seconds; a claim older than this was left by a crash.
+CLAIM_TTL = dt.timedelta(minutes=30)
 
 
 def team_emails() -> list[str]:
@@ -78,6 +82,9 @@ def send_claimed(
     """
     token = f"{CLAIM_PREFIX}{uuid.uuid4().hex}"
     model = queryset.model
+    model.objects.filter(
+        notified_to__startswith=CLAIM_PREFIX, notified_at__lt=at - CLAIM_TTL
+    ).update(notified_at=None, notified_to="")
     ids = list(queryset.filter(notified_at__isnull=True).values_list("pk", flat=True)[:5000])
     if not ids:
         return 0

@@ -175,6 +175,30 @@ def test_a_failed_e_mail_is_sent_by_the_next_run(cases, monkeypatch):
     assert DeadlineAlert.objects.filter(notified_at__isnull=True).count() == 0
 
 
+def test_a_claim_left_by_a_crashed_run_is_notified_later(cases, monkeypatch):
+    from django.core.mail import EmailMultiAlternatives
+
+    real_send = EmailMultiAlternatives.send
+
+    def die(self, *args, **kwargs):
+        raise SystemExit("worker killed while sending")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", die)
+    with pytest.raises(SystemExit):
+        deadline_sweep_run(at=SWEEP_AT)
+    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
+    claimed = DeadlineAlert.objects.filter(notified_to__startswith="claimed:")
+    assert claimed.exists()
+
+    # soon after, the claim may still belong to a run at work: nothing is sent
+    assert deadline_sweep_run(at=SWEEP_AT + dt.timedelta(minutes=5)).emails_sent == 0
+    # once it is clearly stale, it is released and the notices go
+    later = deadline_sweep_run(at=SWEEP_AT + dt.timedelta(minutes=35))
+    assert later.emails_sent == 2
+    assert not claimed.exists()
+    assert DeadlineAlert.objects.filter(notified_at__isnull=True).count() == 0
+
+
 def test_queries_do_not_grow_with_the_number_of_quiet_cases(
     cases, system_actor, django_assert_max_num_queries
 ):
