@@ -2,8 +2,8 @@
 
 ``order_bulk_upsert`` keeps the rules of ``order_upsert`` (same fields, same validation, the open
 late-shipment cases of an order whose promised ship date or shipment time changes get their
-deadlines recomputed) but works in sets: one locking read and one ``INSERT ... ON CONFLICT DO
-UPDATE`` per thousand orders instead of two statements per order. Everything is checked before
+deadlines recomputed) but works in sets: locking reads and ``INSERT ... ON CONFLICT`` statements
+per thousand orders instead of two statements per order. Everything is checked before
 anything is written; one bad item refuses the whole batch, with every problem listed by index.
 """
 
@@ -165,6 +165,7 @@ def order_bulk_upsert(
     with transaction.atomic():
         existing = _lock_existing(set(seen))
         to_write: list[Order] = []
+        new_orders: list[tuple[Order, dict[str, Any]]] = []  # with the fields they were given
         recompute: dict[int, Order] = {}
         created = updated = unchanged = 0
         for index, item in enumerate(items):
@@ -201,11 +202,12 @@ def order_bulk_upsert(
                 continue
             if current is None:
                 created += 1
-            else:
-                updated += 1
-                if DEADLINE_INPUTS & set(changed):
-                    order.pk = current.pk
-                    recompute[current.pk] = order
+                new_orders.append((order, given))
+                continue
+            updated += 1
+            if DEADLINE_INPUTS & set(changed):
+                order.pk = current.pk
+                recompute[current.pk] = order
             to_write.append(order)
         if errors:
             errors.sort(key=lambda error: error["index"])
@@ -218,6 +220,7 @@ def order_bulk_upsert(
                 % {"bad": len({error["index"] for error in errors}), "count": len(items)},
                 errors=errors,
             )
+        # Existing orders are locked: writing every field of the merged copy is safe.
         for start in range(0, len(to_write), CHUNK):
             batch = [_without_pk(order) for order in to_write[start : start + CHUNK]]
             Order.objects.bulk_create(
@@ -226,6 +229,9 @@ def order_bulk_upsert(
                 unique_fields=["marketplace", "external_id"],
                 update_fields=[*ORDER_FIELDS, "updated_at"],
             )
+        raced = _insert_new(new_orders, recompute)
+        created -= raced
+        updated += raced
         cases_recomputed = _recompute_open_cases(recompute, now=now)
     return OrderBatchResult(
         received=len(items),
@@ -234,6 +240,34 @@ def order_bulk_upsert(
         unchanged=unchanged,
         cases_recomputed=cases_recomputed,
     )
+
+
+def _insert_new(new_orders: list[tuple[Order, dict[str, Any]]], recompute: dict[int, Order]) -> int:
+    """Insert the orders that did not exist when the batch was read; returns how many another
+    request created meanwhile. Those become updates of the fields this batch gave, as if they
+    had existed: inserting with DO NOTHING, rather than overwriting every field with this
+    batch's defaults, loses nothing the other request wrote."""
+    raced = 0
+    for start in range(0, len(new_orders), CHUNK):
+        chunk = new_orders[start : start + CHUNK]
+        Order.objects.bulk_create([order for order, _given in chunk], ignore_conflicts=True)
+        stored = _lock_existing({(order.marketplace_id, order.external_id) for order, _ in chunk})
+        to_update: dict[str, list[Order]] = defaultdict(list)
+        for order, given in chunk:
+            row = stored[(order.marketplace_id, order.external_id)]
+            changed = [name for name, value in given.items() if getattr(row, name) != value]
+            if not changed:
+                continue  # ours, or identical to ours
+            raced += 1
+            for name in changed:
+                setattr(row, name, given[name])
+            row.updated_at = timezone.now()  # bulk_update does not apply auto_now
+            to_update[",".join(sorted(changed))].append(row)
+            if DEADLINE_INPUTS & set(changed):
+                recompute[row.pk] = row
+        for names, rows in to_update.items():
+            Order.objects.bulk_update(rows, [*names.split(","), "updated_at"])
+    return raced
 
 
 def _without_pk(order: Order) -> Order:

@@ -187,3 +187,30 @@ def test_list_filters_cursor_and_fixed_query_count(api, django_assert_num_querie
     one = api.get("/api/v1/orders/?external_id=AMZ").json()["results"]
     assert [row["marketplace"] for row in one] == ["amazon_fr"]
     assert_problem(api.get("/api/v1/orders/?placed_after=yesterday"), 400, "invalid")
+
+
+def test_an_order_created_by_another_request_meanwhile_keeps_what_that_request_wrote(
+    api, monkeypatch
+):
+    """Found in review: a new order inserted while another request created the same one
+    overwrote every field with this batch's defaults. It now updates only the fields it gave."""
+    import cases.services.orders_bulk as bulk
+
+    order("RACE-1", customer_name="Li Wei", customer_email="li.wei@example.com")
+    real_lock = bulk._lock_existing
+    calls = []
+
+    def not_there_yet(keys):  # the first read ran before the other request committed
+        calls.append(keys)
+        return {} if len(calls) == 1 else real_lock(keys)
+
+    monkeypatch.setattr(bulk, "_lock_existing", not_there_yet)
+    response = post(api, [{**item("RACE-1"), "customer_name": "Zhang Wei"}])
+
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] == 0 and response.json()["updated"] == 1
+    stored = Order.objects.get(external_id="RACE-1")
+    assert stored.customer_name == "Zhang Wei"  # what this batch gave
+    assert stored.customer_email == "li.wei@example.com"  # not given: kept
+    assert stored.total == Decimal("99.90") and stored.currency == "CNY"
+    assert Order.objects.filter(external_id="RACE-1").count() == 1
