@@ -182,9 +182,7 @@ class CaseFilter(StrictFilterSet):
     def filter_open(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return qs
-        return (
-            qs.exclude(state__in=TERMINAL_STATES) if value else qs.filter(state__in=TERMINAL_STATES)
-        )
+        return qs.open() if value else qs.filter(state__in=TERMINAL_STATES)
 
     def filter_assignee(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         if not value:
@@ -198,7 +196,7 @@ class CaseFilter(StrictFilterSet):
             return qs
         now = timezone.now()
         if value:
-            return qs.filter(next_due_at__lt=now)
+            return qs.overdue(now)
         return qs.filter(Q(next_due_at__gte=now) | Q(next_due_at__isnull=True))
 
 
