@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from marketplaces.models import Marketplace
 
@@ -491,7 +492,10 @@ def case_record_first_response(
                 actor=actor,
                 door=door,
                 occurred_at=responded_at,
-                note=_("First response to the customer recorded; the response clock stopped."),
+                # Audit notes stay in English whatever the reader's language.
+                note=gettext_noop(
+                    "First response to the customer recorded; the response clock stopped."
+                ),
                 data={
                     "first_responded_at": responded_at.isoformat(),
                     "before": before.isoformat() if before else None,
