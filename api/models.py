@@ -165,6 +165,7 @@ class WebhookEventType(models.TextChoices):
     REFUND_DECIDED = "refund.decided", _("Refund decided")
     DEADLINE_AT_RISK = "deadline.at_risk", _("Deadline at risk")
     DEADLINE_MISSED = "deadline.missed", _("Deadline missed")
+    DEADLINES_CHANGED = "case.deadlines_changed", _("Case deadlines recomputed")
 
 
 ALL_EVENTS = "*"

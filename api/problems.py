@@ -35,13 +35,6 @@ logger = logging.getLogger("api")
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_PREFIX = "/api/problems/"
 
-# Refusals that mean "the request was fine but the case is not in a state that allows it".
-CONFLICT_CODES = {
-    ErrorCode.TRANSITION_NOT_AVAILABLE,
-    ErrorCode.CASE_CHANGED,
-    ErrorCode.REFUND_ALREADY_DECIDED,
-    ErrorCode.CASE_CLOSED,
-}
 
 # Codes of the HTTP layer, next to the domain's ``ErrorCode`` values.
 HTTP_CODES = {
@@ -188,7 +181,7 @@ def django_field_errors(exc: DjangoValidationError) -> list[dict[str, Any]]:
 def _domain_status(exc: DomainError) -> int:
     if exc.code == ErrorCode.PERMISSION_DENIED:
         return status.HTTP_403_FORBIDDEN
-    if exc.is_conflict or exc.code in CONFLICT_CODES:
+    if exc.is_conflict:
         return status.HTTP_409_CONFLICT
     return status.HTTP_400_BAD_REQUEST
 

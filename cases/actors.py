@@ -18,6 +18,8 @@ class Actor:
     name: str
     user: Any = None
     ref: str = ""
+    # What the actor is to the case when its name does not say it (a link's audience).
+    role: str = ""
     # Permissions held by a non-user actor ("cases.reject_claim"...); the system holds all.
     permissions: frozenset[str] = field(default_factory=frozenset)
 
@@ -38,8 +40,11 @@ class Actor:
         )
 
     @classmethod
-    def for_link(cls, *, ref: str | int, name: str) -> Actor:
-        return cls(type=ActorType.LINK, name=name, ref=str(ref))
+    def for_link(cls, *, ref: str | int, role: str, name: str = "") -> Actor:
+        """The holder of an upload link; ``role`` is the link's audience (customer...)."""
+        return cls(
+            type=ActorType.LINK, name=name or f"{role} (upload link {ref})", ref=str(ref), role=role
+        )
 
     def has_perm(self, perm: str, obj: Any = None) -> bool:
         if self.type == ActorType.SYSTEM:

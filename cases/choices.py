@@ -113,6 +113,10 @@ class EventType(models.TextChoices):
     DEADLINE_AT_RISK = "deadline_at_risk", _("Deadline at risk")
     DEADLINE_MISSED = "deadline_missed", _("Deadline missed")
     NOTE = "note", _("Note")
+    DETAILS_CHANGED = "details_changed", _("Details changed")
+    FIRST_RESPONSE_RECORDED = "first_response_recorded", _("First response recorded")
+    MESSAGE_NOT_SENT = "message_not_sent", _("Message not sent")
+    SUPPLIER_ESCALATION = "supplier_escalation", _("Late shipment: supplier step due")
 
 
 class MediaType(models.TextChoices):

@@ -25,6 +25,10 @@ class ErrorCode(StrEnum):
     ORDER_OF_OTHER_MARKETPLACE = "order_of_other_marketplace"
     OPENED_BEFORE_ORDER = "opened_before_order"
     INVALID_VALUE = "invalid_value"
+    REQUIRED = "required"
+    UNKNOWN_FIELD = "unknown_field"
+    DUPLICATE = "duplicate"
+    NOT_FOUND = "not_found"
     # evidence
     BAD_FILE_NAME = "bad_file_name"
     EMPTY_FILE = "empty_file"
@@ -43,12 +47,26 @@ class ErrorCode(StrEnum):
     INVALID_AMOUNT = "invalid_amount"
 
 
+# Refusals that mean "the request was right, but the case is not (or no longer) in a state that
+# allows it" (HTTP 409): the caller should reload and decide again, not fix the request.
+CONFLICT_CODES = frozenset(
+    {
+        ErrorCode.TRANSITION_NOT_AVAILABLE,
+        ErrorCode.CASE_CHANGED,
+        ErrorCode.REFUND_ALREADY_DECIDED,
+        ErrorCode.CASE_CLOSED,
+    }
+)
+
+
 class DomainError(Exception):
     """A rule said no. ``message`` is for people, ``code`` for programs."""
 
     code: ErrorCode
-    # True when the request was right but the case's state does not allow it (HTTP 409).
-    is_conflict: bool = False
+
+    @property
+    def is_conflict(self) -> bool:
+        return self.code in CONFLICT_CODES
 
     def __init__(
         self, code: ErrorCode, message: Any, *, field: str | None = None, **details: Any
@@ -89,7 +107,6 @@ class TransitionRefused(DomainError):
     ) -> None:
         super().__init__(code, message, field=field, **details)
         self.available = available or []
-        self.is_conflict = code in {ErrorCode.TRANSITION_NOT_AVAILABLE, ErrorCode.CASE_CHANGED}
 
     def __str__(self) -> str:
         if not self.available:

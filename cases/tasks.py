@@ -16,16 +16,20 @@ from marketplaces.models import Marketplace
 
 from .choices import MediaType
 from .models import Evidence, evidence_storage, evidence_upload_to
-from .services.deadlines import marketplace_recompute_deadlines
+from .services.deadlines import DeadlineCause, marketplace_deadlines_refresh
 
 logger = logging.getLogger(__name__)
 PREVIEW_SIZE = (480, 480)
 
 
-def recompute_marketplace_deadlines(marketplace_id: int) -> int:
-    marketplace = Marketplace.objects.get(pk=marketplace_id)
-    changed = marketplace_recompute_deadlines(marketplace=marketplace)
-    logger.info("Recomputed deadlines of %s cases of %s", changed, marketplace.code)
+def recompute_marketplace_deadlines(
+    marketplace_id: int, cause: str = DeadlineCause.CALENDAR_CHANGE
+) -> int:
+    marketplace = Marketplace.objects.filter(pk=marketplace_id).first()
+    if marketplace is None:
+        return 0
+    changed = marketplace_deadlines_refresh(marketplace=marketplace, cause=cause)
+    logger.info("Recomputed deadlines of %s cases of %s (%s)", changed, marketplace.code, cause)
     return changed
 
 

@@ -1,25 +1,179 @@
-"""The workflow of each case kind, as data (DOMAIN.md section 2).
+"""The workflow of each case kind, as data (docs/domain.md, "Case kinds and their workflows").
 
-``WORKFLOWS[kind][transition]`` is the set of states the transition may start from for that kind.
-Each transition has one target state (``TRANSITIONS``). The ``Case`` model declares one django-fsm
-transition method per name; a single condition checks this table, so this page is the whole graph.
-The README's diagrams are generated from it (``python manage.py workflow_diagrams``).
+This table is the single source of the workflow: states come from ``choices.CaseState``; every
+transition has one target, a label, its guards (``Condition``: a function of the case and the
+time that holds or not, with the refusal in plain words), its effects (functions that change the
+case inside the kernel's action), the permission it needs and whether it needs a reason; and
+``WORKFLOWS`` says, per kind, which states each transition starts from.
+
+``Case`` gets one django-fsm transition method per entry, generated from this table
+(``fsm_transition_methods``); the kernel runs them through django-fsm's public API. Adding a
+transition means adding a line here (and a migration when a new state value appears).
+The README's diagrams are generated from this table (``python manage.py workflow_diagrams``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django_fsm import transition as fsm_transition
 
-from .choices import CLAIM_KINDS, TERMINAL_STATES, CaseKind
+from .choices import CLAIM_KINDS, RESOLVED_STATES, TERMINAL_STATES, CaseKind, ResolutionOutcome
 from .choices import CaseState as S
+
+if TYPE_CHECKING:
+    from .kernel import CaseAction
+    from .models import Case
 
 SUPERVISE_REJECT_CLAIM = "cases.reject_claim"
 SUPERVISE_WITHDRAW = "cases.withdraw_case"
 SUPERVISE_PLATFORM_RULING = "cases.record_platform_ruling"
 SUPERVISE_REJECT_REFUND = "cases.reject_refund"
+
+# Late shipments: push the supplier at 2 days late, switch supplier at 4 (calendar days from the
+# marketplace's midnight after the promised ship date).
+LATE_CONTACT_DAYS = 2
+LATE_SWITCH_DAYS = 4
+
+
+# -- guards -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A guard of a transition. ``holds(case, at)`` answers for the moment ``at`` (the time the
+    transition happens, which an integration may give in the past); ``refusal`` tells the user
+    why the transition cannot run when it does not hold."""
+
+    name: str
+    holds: Callable[[Case, dt.datetime], bool]
+    refusal: Promise
+
+
+EVIDENCE_RECEIVED = Condition(
+    "evidence_received",
+    lambda case, at: case.has_valid_evidence(),
+    _("At least one valid photo or video is needed before the claim can be reviewed."),
+)
+ORDER_IS_DOMESTIC = Condition(
+    "order_is_domestic",
+    lambda case, at: case.order.is_domestic,
+    _(
+        "International orders cannot be intercepted: only domestic orders can be stopped in "
+        "transit, and an international order cannot be refunded for a wrong address or a "
+        "cancellation after shipment."
+    ),
+)
+TWO_DAYS_LATE = Condition(
+    "two_days_late",
+    lambda case, at: case.is_late_by(LATE_CONTACT_DAYS, at=at),
+    _("The supplier can be pushed only from 2 days after the promised ship date."),
+)
+FOUR_DAYS_LATE = Condition(
+    "four_days_late",
+    lambda case, at: case.is_late_by(LATE_SWITCH_DAYS, at=at),
+    _("The supplier can be switched only from 4 days after the promised ship date."),
+)
+
+
+# -- effects: what a transition means beyond the state --------------------------------------------
+# Each runs inside the kernel's action (the case is locked; ``act.case`` is it) before the state
+# changes; effects on other rows (the refund ledger, evidence requests) record their own events.
+
+
+@dataclass(frozen=True)
+class TransitionStep:
+    """One run of a transition, as its effects see it."""
+
+    name: str
+    at: dt.datetime  # when it happened on the marketplace
+    note: str = ""
+    reason: str = ""
+    reason_code: str = ""
+
+
+Effect = Callable[["CaseAction", TransitionStep], None]
+
+
+def _evidence_requested(act: CaseAction, step: TransitionStep) -> None:
+    from .services.evidence_requests import evidence_request_ensure_for_customer
+
+    act.case.evidence_requested_at = step.at
+    # A case awaiting evidence gives the customer a request, and so an upload link.
+    evidence_request_ensure_for_customer(act, at=step.at)
+
+
+def _confirmed(act: CaseAction, step: TransitionStep) -> None:
+    case = act.case
+    case.confirmed_at = step.at
+    case.resolved_at = None
+    case.resolution_met = None
+    case.resolution_outcome = ""
+
+
+def _escalated(act: CaseAction, step: TransitionStep) -> None:
+    if not act.case.escalated:
+        act.case.escalated = True
+        act.case.escalated_at = step.at
+
+
+def _claim_rejected(act: CaseAction, step: TransitionStep) -> None:
+    from .ledger import refunds_reject_open
+
+    act.case.resolution_outcome = ResolutionOutcome.CLAIM_REJECTED
+    # Rejecting the claim rejects its open refund requests, with the same rules as a refund
+    # rejection (reason code from the list; "other" when none is given, with the reason).
+    refunds_reject_open(act, at=step.at, reason_code=step.reason_code or "other", note=step.reason)
+
+
+def _rejection_overturned(act: CaseAction, step: TransitionStep) -> None:
+    from .ledger import refunds_overturn_rejected
+
+    refunds_overturn_rejected(act, at=step.at)
+
+
+def _refund_paid(act: CaseAction, step: TransitionStep) -> None:
+    from .ledger import refunds_approve_open
+
+    refunds_approve_open(act, at=step.at)
+
+
+def _outcome(outcome: ResolutionOutcome) -> Effect:
+    def effect(act: CaseAction, step: TransitionStep) -> None:
+        act.case.resolution_outcome = outcome
+
+    return effect
+
+
+# Entering a state of the remedy ends the resolution clock; these outcomes say which remedy.
+OUTCOME_OF_RESOLVED_STATE = {
+    S.REFUNDED: ResolutionOutcome.REFUNDED,
+    S.RESHIPPED: ResolutionOutcome.RESHIPPED,
+    S.SHIPPED: ResolutionOutcome.SHIPPED,
+    S.DELIVERED: ResolutionOutcome.DELIVERED,
+    S.INTERCEPTION_FAILED: ResolutionOutcome.INTERCEPTION_FAILED,
+}
+assert set(OUTCOME_OF_RESOLVED_STATE) == RESOLVED_STATES
+
+
+def entered_state(case: Case, at: dt.datetime) -> None:
+    """What reaching its new state means for any kind (run after every transition)."""
+    state = case.state
+    if state in RESOLVED_STATES and case.resolved_at is None:
+        case.resolved_at = at
+        case.resolution_outcome = OUTCOME_OF_RESOLVED_STATE[state]
+        due = case.resolution_due_at
+        case.resolution_met = None if due is None else at <= due
+    if state in TERMINAL_STATES:
+        case.closed_at = at
+
+
+# -- the transitions ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -30,13 +184,22 @@ class TransitionSpec:
     help_text: Promise | str = ""
     requires_reason: bool = False
     permission: str | None = None
+    conditions: tuple[Condition, ...] = ()
+    effects: tuple[Effect, ...] = ()
+
+    def refusal(self, case: Case, at: dt.datetime) -> str | None:
+        """The refusal of the first guard that does not hold at ``at``, or None."""
+        for condition in self.conditions:
+            if not condition.holds(case, at):
+                return str(condition.refusal)
+        return None
 
 
 TRANSITIONS: dict[str, TransitionSpec] = {
     spec.name: spec
     for spec in [
         TransitionSpec("request_refund", S.REFUND_PENDING, _("Refund")),
-        TransitionSpec("mark_refunded", S.REFUNDED, _("Mark refunded")),
+        TransitionSpec("mark_refunded", S.REFUNDED, _("Mark refunded"), effects=(_refund_paid,)),
         TransitionSpec("reroute", S.REROUTED, _("Re-route to another supplier")),
         TransitionSpec("mark_shipped", S.SHIPPED, _("Mark shipped")),
         TransitionSpec(
@@ -44,12 +207,14 @@ TRANSITIONS: dict[str, TransitionSpec] = {
             S.SUPPLIER_CONTACTED,
             _("Contact the supplier"),
             _("Allowed from 2 days after the promised ship date."),
+            conditions=(TWO_DAYS_LATE,),
         ),
         TransitionSpec(
             "switch_supplier",
             S.SUPPLIER_SWITCHED,
             _("Switch supplier"),
             _("Allowed from 4 days after the promised ship date: treated as out of stock."),
+            conditions=(FOUR_DAYS_LATE,),
         ),
         TransitionSpec(
             "supplier_unresponsive", S.REFUND_PENDING, _("Supplier unresponsive: refund")
@@ -58,18 +223,25 @@ TRANSITIONS: dict[str, TransitionSpec] = {
         TransitionSpec("mark_cleared", S.CLEARED, _("Mark cleared by customs")),
         TransitionSpec("mark_delivered", S.DELIVERED, _("Mark delivered")),
         TransitionSpec("mark_returned", S.RETURNED, _("Mark returned or seized")),
-        TransitionSpec("request_evidence", S.AWAITING_EVIDENCE, _("Request evidence")),
+        TransitionSpec(
+            "request_evidence",
+            S.AWAITING_EVIDENCE,
+            _("Request evidence"),
+            effects=(_evidence_requested,),
+        ),
         TransitionSpec(
             "start_review",
             S.UNDER_REVIEW,
             _("Start review"),
             _("Needs at least one valid photo or video."),
+            conditions=(EVIDENCE_RECEIVED,),
         ),
         TransitionSpec(
             "confirm",
             S.CONFIRMED,
             _("Confirm claim"),
             _("Starts the resolution clock (business days of the marketplace)."),
+            effects=(_confirmed,),
         ),
         TransitionSpec(
             "reject",
@@ -78,6 +250,7 @@ TRANSITIONS: dict[str, TransitionSpec] = {
             _("Counts as a refund rejection."),
             requires_reason=True,
             permission=SUPERVISE_REJECT_CLAIM,
+            effects=(_claim_rejected,),
         ),
         TransitionSpec("start_reship", S.RESHIP_PENDING, _("Start reship")),
         TransitionSpec("mark_reshipped", S.RESHIPPED, _("Mark reshipped")),
@@ -86,6 +259,7 @@ TRANSITIONS: dict[str, TransitionSpec] = {
             S.INTERCEPTION_REQUESTED,
             _("Request interception"),
             _("Domestic orders only."),
+            conditions=(ORDER_IS_DOMESTIC,),
         ),
         TransitionSpec("mark_intercepted", S.INTERCEPTED, _("Mark intercepted")),
         TransitionSpec(
@@ -96,12 +270,14 @@ TRANSITIONS: dict[str, TransitionSpec] = {
             S.ESCALATED,
             _("Escalate to the platform"),
             _("The customer asked the platform to step in (platform assistance)."),
+            effects=(_escalated,),
         ),
         TransitionSpec(
             "platform_upholds",
             S.CLOSED,
             _("Platform upheld the seller"),
             permission=SUPERVISE_PLATFORM_RULING,
+            effects=(_outcome(ResolutionOutcome.PLATFORM_UPHELD_SELLER),),
         ),
         TransitionSpec(
             "platform_overturns",
@@ -109,6 +285,7 @@ TRANSITIONS: dict[str, TransitionSpec] = {
             _("Platform overturned the rejection"),
             _("Records a wrongful rejection and starts the resolution clock."),
             permission=SUPERVISE_PLATFORM_RULING,
+            effects=(_confirmed, _rejection_overturned),
         ),
         TransitionSpec(
             "platform_orders_refund",
@@ -123,10 +300,14 @@ TRANSITIONS: dict[str, TransitionSpec] = {
             _("Customer withdrew, or a duplicate."),
             requires_reason=True,
             permission=SUPERVISE_WITHDRAW,
+            effects=(_outcome(ResolutionOutcome.WITHDRAWN),),
         ),
         TransitionSpec("close", S.CLOSED, _("Close")),
     ]
 }
+
+
+# -- per kind: where each transition starts from ------------------------------------------------
 
 
 def _graph(kind_specific: dict[str, set[S]], *, claim: bool = False) -> dict[str, frozenset[S]]:
@@ -226,6 +407,10 @@ WORKFLOWS: dict[str, dict[str, frozenset[S]]] = {
 
 assert set(WORKFLOWS) == set(CaseKind.values)
 assert all(kind in WORKFLOWS for kind in CLAIM_KINDS)
+assert {name for graph in WORKFLOWS.values() for name in graph} <= set(TRANSITIONS)
+
+
+# -- reading the table ----------------------------------------------------------------------------
 
 
 def sources_of(transition: str) -> list[S]:
@@ -248,13 +433,53 @@ def kind_states(kind: str) -> frozenset[S]:
 
 
 def allows(kind: str, transition: str, state: str) -> bool:
-    return state in WORKFLOWS[kind].get(transition, ())
+    return state in WORKFLOWS.get(kind, {}).get(transition, ())
 
 
 def transitions_from(kind: str, state: str) -> list[TransitionSpec]:
-    """The transitions of this kind's graph that start from ``state`` (conditions not checked)."""
+    """The transitions of this kind's graph that start from ``state`` (guards not checked)."""
     return [TRANSITIONS[name] for name, sources in WORKFLOWS[kind].items() if state in sources]
 
+
+# -- the django-fsm transition methods of ``Case`` ------------------------------------------------
+
+
+def _in_kind_graph(name: str) -> Callable[[Any], bool]:
+    """The FSM condition of ``name``: the transition is part of the case's kind's graph from its
+    current state (django-fsm checks the state against the union of every kind's sources)."""
+
+    def condition(case: Any) -> bool:
+        return allows(case.kind, name, case.state)
+
+    condition.__name__ = f"in_kind_graph_{name}"
+    return condition
+
+
+def _fsm_method(spec: TransitionSpec) -> Callable[..., None]:
+    def method(self: Any, act: CaseAction, step: TransitionStep) -> None:
+        for effect in spec.effects:
+            effect(act, step)
+
+    method.__name__ = method.__qualname__ = spec.name
+    method.__doc__ = str(spec.label)
+    return fsm_transition(
+        field="state",
+        source=sources_of(spec.name),
+        target=spec.target,
+        conditions=[_in_kind_graph(spec.name)],
+        permission=spec.permission,
+        custom={"label": spec.label, "requires_reason": spec.requires_reason},
+    )(method)
+
+
+def fsm_transition_methods() -> dict[str, Callable[..., None]]:
+    """One django-fsm transition method per entry of ``TRANSITIONS``: ``case.<name>(act, step)``
+    runs the effects, then django-fsm moves the state to the target. Only the kernel calls
+    them, inside its action."""
+    return {name: _fsm_method(spec) for name, spec in TRANSITIONS.items()}
+
+
+# -- diagrams -----------------------------------------------------------------------------------
 
 EVERYWHERE = ("escalate", "withdraw")
 

@@ -15,12 +15,12 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template import Context, Template
-from django.utils import timezone
 
 from cases.actors import Actor
-from cases.choices import CaseKind, Door, EventType
+from cases.choices import CaseKind, Door
+from cases.events import MessageNotSent, MessageSent
+from cases.kernel import case_action
 from cases.models import CUSTOMER_LANGUAGES, CaseEvent
-from cases.services.audit import record_event
 
 from .clearance_texts import TEMPLATES
 from .models import ClearanceReminder, ClearanceReminderTemplate, ReminderStatus
@@ -79,15 +79,14 @@ def clearance_reminder_send(*, event_id: int) -> ClearanceReminder | None:
                 status=status,
             )
             if status == ReminderStatus.NO_ADDRESS:
-                record_event(
-                    case=case,
-                    event_type=EventType.NOTE,
-                    actor=REMINDER_ACTOR,
-                    door=Door.JOB,
-                    note="The order has no customer e-mail address: the clearance reminder "
-                    "was not sent. Send the steps another way.",
-                    data={"clearance_reminder": reminder.pk},
-                )
+                with case_action(case.pk, actor=REMINDER_ACTOR, door=Door.JOB) as act:
+                    act.event(
+                        MessageNotSent(
+                            message="clearance_reminder",
+                            problem="no_address",
+                            clearance_reminder=reminder.pk,
+                        )
+                    )
     except IntegrityError:  # another run is sending it
         return ClearanceReminder.objects.filter(event=event).first()
     if status == ReminderStatus.NO_ADDRESS:
@@ -111,17 +110,16 @@ def clearance_reminder_send(*, event_id: int) -> ClearanceReminder | None:
     except Exception:
         reminder.delete()
         raise
-    with transaction.atomic():
+    with case_action(case.pk, actor=REMINDER_ACTOR, door=Door.JOB) as act:
         reminder.status = ReminderStatus.SENT
-        reminder.sent_at = timezone.now()
+        reminder.sent_at = act.now
         reminder.save(update_fields=["status", "sent_at"])
-        record_event(
-            case=case,
-            event_type=EventType.MESSAGE_SENT,
-            actor=REMINDER_ACTOR,
-            door=Door.JOB,
-            occurred_at=reminder.sent_at,
-            note=f"Clearance reminder e-mailed to {order.customer_email} ({template.language}).",
-            data={"clearance_reminder": reminder.pk, "language": template.language},
+        act.event(
+            MessageSent(
+                message="clearance_reminder",
+                to=order.customer_email,
+                clearance_reminder=reminder.pk,
+                language=template.language,
+            )
         )
     return reminder

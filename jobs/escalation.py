@@ -22,15 +22,15 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from cases.actors import Actor
-from cases.choices import CaseKind, CaseState, Door, EventType, FulfilmentChannel
+from cases.choices import CaseKind, CaseState, Door, FulfilmentChannel
+from cases.events import SupplierEscalation
+from cases.kernel import CaseAction, case_actions_batch
 from cases.models import Case, Order
 from cases.services import case_open
-from cases.services.audit import record_event
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 
@@ -49,6 +49,7 @@ PRE_SHIPMENT_KINDS = (
     CaseKind.CANCELLATION,
 )
 BATCH = 500
+# The e-mail to the team says, in English, what to do (the timeline renders the event).
 STEP_TEXT = {
     EscalationStep.CONTACT_SUPPLIER: "2 days late: contact the supplier to push the shipment",
     EscalationStep.SWITCH_SUPPLIER: "4 days late: take it as a stock problem and switch to "
@@ -154,33 +155,44 @@ def _record_steps(at: dt.datetime) -> int:
         if not batch:
             return created
         last_pk = batch[-1].pk
-        seen = set(LateShipmentNotice.objects.filter(case__in=batch).values_list("case_id", "step"))
-        for case in batch:
-            step = _due_step(case, at)
-            if step is None or (case.pk, step) in seen:
-                continue
+        due = {case.pk: step for case in batch if (step := _due_step(case, at)) is not None}
+        if not due:
+            continue
+        seen: set[tuple[int, str]] = set()
+
+        def prepare(cases: list[Case], seen: set[tuple[int, str]] = seen) -> None:
+            # Under the lock: an overlapping run may have recorded some meanwhile.
+            seen.clear()
+            seen.update(
+                LateShipmentNotice.objects.filter(case__in=cases).values_list("case_id", "step")
+            )
+
+        def record(
+            act: CaseAction,
+            due: dict[int, EscalationStep] = due,
+            seen: set[tuple[int, str]] = seen,
+        ) -> None:
+            nonlocal created
+            case = act.case
+            step = _due_step(case, at)  # again, on the locked row
+            if step is None or step != due.get(case.pk) or (case.pk, step) in seen:
+                return
             due_at = (
                 case.supplier_switch_due_at
                 if step == EscalationStep.SWITCH_SUPPLIER
                 else case.supplier_contact_due_at
             )
-            try:
-                with transaction.atomic():
-                    LateShipmentNotice.objects.create(
-                        case=case, step=step, due_at=due_at, detected_at=at
-                    )
-                    record_event(
-                        case=case,
-                        event_type=EventType.NOTE,
-                        actor=ESCALATION_ACTOR,
-                        door=Door.JOB,
-                        occurred_at=at,
-                        note=STEP_TEXT[step],
-                        data={"escalation": str(step), "due_at": due_at.isoformat()},
-                    )
-            except IntegrityError:  # an overlapping run recorded it first
-                continue
+            act.event(SupplierEscalation(step=str(step), due_at=due_at.isoformat()), occurred_at=at)
+            act.after_write(
+                lambda case=case, step=step, due_at=due_at: LateShipmentNotice.objects.create(
+                    case=case, step=step, due_at=due_at, detected_at=at
+                )
+            )
             created += 1
+
+        case_actions_batch(
+            due, record, actor=ESCALATION_ACTOR, door=Door.JOB, prepare=prepare, now=at
+        )
 
 
 def _notice_line(notice: LateShipmentNotice) -> NoticeLine:

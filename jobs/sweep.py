@@ -20,16 +20,15 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from cases.actors import Actor
-from cases.choices import Door, EventType
+from cases.choices import Door
+from cases.deadlines import DeadlineStatus, active_deadlines, deadline_status, due_horizon
+from cases.events import DeadlineAtRisk, DeadlineMissed
+from cases.kernel import CaseAction, case_actions_batch
 from cases.models import Case
-from cases.services import DeadlineStatus, active_deadlines, deadline_status
-from cases.services.audit import record_event
-from cases.services.deadlines import due_horizon
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 
@@ -42,10 +41,7 @@ BATCH = 500
 # The late-shipment escalation tells people what to do about the supplier clocks.
 ESCALATION_CLOCKS = frozenset({Clock.SUPPLIER_CONTACT, Clock.SUPPLIER_SWITCH})
 _LEVEL_OF = {DeadlineStatus.AT_RISK: AlertLevel.AT_RISK, DeadlineStatus.OVERDUE: AlertLevel.OVERDUE}
-_EVENT_OF = {
-    AlertLevel.AT_RISK: EventType.DEADLINE_AT_RISK,
-    AlertLevel.OVERDUE: EventType.DEADLINE_MISSED,
-}
+_EVENT_OF = {AlertLevel.AT_RISK: DeadlineAtRisk, AlertLevel.OVERDUE: DeadlineMissed}
 
 
 @dataclass
@@ -90,48 +86,74 @@ def deadline_sweep_run(*, at: dt.datetime | None = None, batch_size: int = BATCH
     return result
 
 
+Finding = tuple[str, str, dt.datetime, int]  # clock, level, due at, business days left
+
+
 def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) -> int:
-    findings = []
+    findings: dict[int, list[Finding]] = {}
     for case in batch:
         case.marketplace = marketplace  # one object for the batch: no query per case
         for clock, due_at in active_deadlines(case).items():
             state = deadline_status(due_at, at=at, marketplace=marketplace)
             level = _LEVEL_OF.get(state.status)
             if level is not None:
-                findings.append((case, clock, level, due_at, state.business_days_left))
+                findings.setdefault(case.pk, []).append(
+                    (clock, level, due_at, state.business_days_left)
+                )
     if not findings:
         return 0
-    seen = set(
-        DeadlineAlert.objects.filter(case_id__in=[c.pk for c in batch]).values_list(
+    seen = _alerts_of(list(findings))
+    new = {
+        case_id: [f for f in found if (case_id, f[0], f[1], f[2]) not in seen]
+        for case_id, found in findings.items()
+    }
+    new = {case_id: found for case_id, found in new.items() if found}
+    if not new:
+        return 0
+    created = 0
+    recorded: set[tuple[int, str, str, dt.datetime]] = set()
+
+    def prepare(cases: list[Case]) -> None:
+        # Under the lock: an overlapping sweep may have recorded some meanwhile.
+        recorded.clear()
+        recorded.update(_alerts_of([case.pk for case in cases]))
+
+    def record(act: CaseAction) -> None:
+        nonlocal created
+        for clock, level, due_at, days_left in new.get(act.case.pk, []):
+            if (act.case.pk, clock, level, due_at) in recorded:
+                continue
+            pending = act.event(
+                _EVENT_OF[level](
+                    clock=clock, due_at=due_at.isoformat(), business_days_left=days_left
+                ),
+                # A missed deadline happened when it passed; a risk when it is seen.
+                occurred_at=due_at if level == AlertLevel.OVERDUE else at,
+            )
+            act.after_write(
+                lambda clock=clock, level=level, due_at=due_at, pending=pending: (
+                    DeadlineAlert.objects.create(
+                        case_id=act.case.pk,
+                        clock=clock,
+                        level=level,
+                        due_at=due_at,
+                        detected_at=at,
+                        event=pending.row,
+                    )
+                )
+            )
+            created += 1
+
+    case_actions_batch(new, record, actor=SWEEP_ACTOR, door=Door.JOB, prepare=prepare, now=at)
+    return created
+
+
+def _alerts_of(case_ids: list[int]) -> set[tuple[int, str, str, dt.datetime]]:
+    return set(
+        DeadlineAlert.objects.filter(case_id__in=case_ids).values_list(
             "case_id", "clock", "level", "due_at"
         )
     )
-    created = 0
-    for case, clock, level, due_at, days_left in findings:
-        if (case.pk, clock, level, due_at) in seen:
-            continue
-        try:
-            with transaction.atomic():
-                event = record_event(
-                    case=case,
-                    event_type=_EVENT_OF[level],
-                    actor=SWEEP_ACTOR,
-                    door=Door.JOB,
-                    # A missed deadline happened when it passed; a risk when it is seen.
-                    occurred_at=due_at if level == AlertLevel.OVERDUE else at,
-                    data={
-                        "clock": clock,
-                        "due_at": due_at.isoformat(),
-                        "business_days_left": days_left,
-                    },
-                )
-                DeadlineAlert.objects.create(
-                    case=case, clock=clock, level=level, due_at=due_at, detected_at=at, event=event
-                )
-        except IntegrityError:  # an overlapping sweep recorded it first
-            continue
-        created += 1
-    return created
 
 
 def _alert_line(alert: DeadlineAlert) -> NoticeLine | None:

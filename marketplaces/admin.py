@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .calendars import calendar_for
 from .models import CalendarException, Marketplace
-from .services import marketplace_calendar_changed
+from .services import CALENDAR_CHANGE, POLICY_CHANGE, marketplace_calendar_changed
 
 # Fields whose change moves deadlines.
 DEADLINE_POLICY_FIELDS = {
@@ -137,8 +137,12 @@ class MarketplaceAdmin(admin.ModelAdmin):
     def save_related(self, request: Any, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         calendar_changed = any(formset.has_changed() for formset in formsets)
-        if change and (calendar_changed or DEADLINE_POLICY_FIELDS & set(form.changed_data)):
-            marketplace_calendar_changed(marketplace=form.instance)
+        policy_changed = bool(DEADLINE_POLICY_FIELDS & set(form.changed_data))
+        if change and (calendar_changed or policy_changed):
+            marketplace_calendar_changed(
+                marketplace=form.instance,
+                cause=CALENDAR_CHANGE if calendar_changed else POLICY_CHANGE,
+            )
             messages.info(
                 request,
                 gettext(

@@ -82,6 +82,19 @@ class Marketplace(models.Model):
         validators=[validate_country],
         help_text=_("ISO country code whose public holidays apply, e.g. CN or FR."),
     )
+    home_country = models.CharField(
+        _("home country"),
+        max_length=2,
+        blank=True,
+        help_text=_(
+            "Orders shipped elsewhere are international; empty means the calendar country."
+        ),
+    )
+    cross_border = models.BooleanField(
+        _("cross-border marketplace"),
+        default=False,
+        help_text=_("Every order ships internationally (e.g. Tmall Global)."),
+    )
     calendar_subdivision = models.CharField(
         _("calendar subdivision"),
         max_length=10,
@@ -163,6 +176,8 @@ class Marketplace(models.Model):
             )
         if self.calendar_country:
             self.calendar_country = self.calendar_country.upper()
+        if self.home_country:
+            self.home_country = self.home_country.upper()
         if errors:
             raise ValidationError(errors)
 

@@ -36,7 +36,8 @@ PROFILES: list[dict[str, Any]] = [
         "channel": "chat",
         "mediation": "platform_mediates",
         "html_allowed": False,
-        "notes": "Cross-border Tmall; same rules as Tmall.",
+        "cross_border": True,
+        "notes": "Cross-border Tmall; same rules as Tmall. Every order is international.",
     },
     {
         "code": "jd",
@@ -130,8 +131,11 @@ PROFILES: list[dict[str, Any]] = [
 def load_profiles(marketplace_model: Any) -> int:
     """Create the shipped marketplaces that do not exist yet; never overwrite an edit."""
     created = 0
+    # A migration passes the model as it was then: values of later fields wait for the
+    # migration that adds them.
+    known = {field.name for field in marketplace_model._meta.get_fields()}
     for profile in PROFILES:
-        data = dict(profile)
+        data = {name: value for name, value in profile.items() if name in known}
         code = data.pop("code")
         _, was_created = marketplace_model.objects.get_or_create(code=code, defaults=data)
         created += was_created

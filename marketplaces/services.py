@@ -16,8 +16,14 @@ from .models import CalendarException, CalendarExceptionKind, Marketplace
 RECOMPUTE_TASK = "cases.tasks.recompute_marketplace_deadlines"
 
 
-def marketplace_calendar_changed(*, marketplace: Marketplace) -> None:
-    """Record that the calendar or the deadline policy of ``marketplace`` changed."""
+CALENDAR_CHANGE = "calendar_change"
+POLICY_CHANGE = "policy_change"
+
+
+def marketplace_calendar_changed(*, marketplace: Marketplace, cause: str = CALENDAR_CHANGE) -> None:
+    """Record that the calendar (``cause`` calendar_change) or the deadline policy
+    (policy_change) of ``marketplace`` changed: its open cases' deadlines are refreshed by a
+    background job, each moved case recording why."""
     marketplace.calendar_version = uuid.uuid4()
     Marketplace.objects.filter(pk=marketplace.pk).update(
         calendar_version=marketplace.calendar_version
@@ -28,7 +34,10 @@ def marketplace_calendar_changed(*, marketplace: Marketplace) -> None:
         from django_q.tasks import async_task
 
         async_task(
-            RECOMPUTE_TASK, marketplace_id, task_name=f"recompute-deadlines-{marketplace_id}"
+            RECOMPUTE_TASK,
+            marketplace_id,
+            cause,
+            task_name=f"recompute-deadlines-{marketplace_id}",
         )
 
     transaction.on_commit(enqueue)

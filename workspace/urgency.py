@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from cases.events import CLOCK_LABELS
 from cases.models import Case
 from cases.services import active_deadlines, deadline_status
 from cases.services.deadlines import DeadlineStatus, due_horizon
@@ -28,14 +29,6 @@ from marketplaces.models import Marketplace
 # "Due within 2 business days" in the issue; the badge's "at risk" uses each marketplace's own
 # ``at_risk_business_days`` (2 by default).
 SOON_BUSINESS_DAYS = 2
-
-CLOCK_LABELS = {
-    "response": _("First response"),
-    "evidence": _("Evidence"),
-    "resolution": _("Resolution"),
-    "supplier_contact": _("Contact supplier"),
-    "supplier_switch": _("Switch supplier"),
-}
 
 
 class DueWindow(enum.StrEnum):

@@ -19,6 +19,7 @@ EVENT_TYPES: dict[str, str] = {
     EventType.REFUND_DECIDED: WebhookEventType.REFUND_DECIDED,
     EventType.DEADLINE_AT_RISK: WebhookEventType.DEADLINE_AT_RISK,
     EventType.DEADLINE_MISSED: WebhookEventType.DEADLINE_MISSED,
+    EventType.DEADLINES_RECOMPUTED: WebhookEventType.DEADLINES_CHANGED,
 }
 
 _time = DateTimeField().to_representation

@@ -1,35 +1,33 @@
-"""The one path for every change of a case. Admin, forms, API and jobs call these functions;
-none of them changes a case by itself."""
+"""The services of the case domain: every change of a case goes through one of these, each
+built on the kernel (``cases.kernel``). Admin, forms, API, jobs and imports call them; none of
+them changes a case by itself."""
 
+from ..deadlines import DeadlineStatus, active_deadlines, deadline_status
 from .cases import (
     case_assign,
     case_available_transitions,
+    case_note_add,
     case_open,
     case_record_first_response,
     case_transition,
     case_update_details,
-    lock_case,
 )
-from .deadlines import (
-    DeadlineStatus,
-    active_deadlines,
-    case_recompute_deadlines,
-    deadline_status,
-    marketplace_recompute_deadlines,
-)
+from .deadlines import DeadlineCause, case_deadlines_refresh, marketplace_deadlines_refresh
 from .evidence import EvidenceAdded, evidence_add, evidence_review
 from .evidence_requests import evidence_request_create, evidence_request_revoke
 from .orders import order_upsert
 from .refunds import refund_decide, refund_request_create
 
 __all__ = [
+    "DeadlineCause",
     "DeadlineStatus",
     "EvidenceAdded",
     "active_deadlines",
     "case_assign",
     "case_available_transitions",
+    "case_deadlines_refresh",
+    "case_note_add",
     "case_open",
-    "case_recompute_deadlines",
     "case_record_first_response",
     "case_transition",
     "case_update_details",
@@ -38,8 +36,7 @@ __all__ = [
     "evidence_request_create",
     "evidence_request_revoke",
     "evidence_review",
-    "lock_case",
-    "marketplace_recompute_deadlines",
+    "marketplace_deadlines_refresh",
     "order_upsert",
     "refund_decide",
     "refund_request_create",

@@ -1,192 +1,84 @@
-"""Deadlines of a case, computed from its moments and its marketplace's calendar and rules.
+"""Refreshing stored deadlines when what they are computed from changes outside the case.
 
-Clocks (each stored as a column so that lists filter and sort on it):
-
-* ``response``: first answer to the customer, from ``opened_at`` (marketplace rule); stops at the
-  first response (the first transition or recorded answer).
-* ``evidence``: from the evidence request, ``evidence_wait_business_days``; runs while the case
-  awaits evidence.
-* ``resolution``: claims from the confirmation, other kinds from the opening, the marketplace's
-  ``resolution_business_days``; stops when the customer got the remedy.
-* ``supplier_contact`` / ``supplier_switch``: late shipments, 2 and 4 days after the promised
-  ship date (calendar days, from the marketplace's midnight); each runs in the state it ends.
-
-``next_due_at`` is the earliest running clock.
+A case's own changes recompute its deadlines in the kernel. A change of the marketplace's
+calendar or deadline policy, or of an order, moves the deadlines of many cases at once:
+``case_deadlines_refresh`` is the only code that writes deadline columns outside an action of the
+case itself. It works in locked chunks through the kernel; each case whose deadlines moved gets
+its version and ``updated_at`` bumped and one ``deadlines_recomputed`` event (before, after,
+cause), which webhook subscribers receive as ``case.deadlines_changed``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from django.db import transaction
+from marketplaces.models import Marketplace
 
-from marketplaces.calendars import BusinessCalendar, calendar_for
-from marketplaces.models import FirstResponseUnit, Marketplace, ResponseCounting
+from ..actors import Actor
+from ..choices import TERMINAL_STATES, Door
+from ..kernel import CaseAction, case_actions_batch
+from ..models import Case
 
-from ..choices import CLAIM_KINDS, TERMINAL_STATES, CaseKind, CaseState
-from ..models import LATE_CONTACT_DAYS, LATE_SWITCH_DAYS, Case
-
-DEADLINE_FIELDS = (
-    "response_due_at",
-    "evidence_due_at",
-    "resolution_due_at",
-    "supplier_contact_due_at",
-    "supplier_switch_due_at",
-    "next_due_at",
-)
-
-_UNIT_SECONDS = {
-    FirstResponseUnit.SECONDS: 1,
-    FirstResponseUnit.MINUTES: 60,
-    FirstResponseUnit.HOURS: 3600,
-    FirstResponseUnit.DAYS: 86400,
-}
+REFRESH_ACTOR = Actor.system("system")
 
 
-def response_due(
-    marketplace: Marketplace, calendar: BusinessCalendar, received_at: dt.datetime
-) -> dt.datetime | None:
-    """When the first answer to a message received at ``received_at`` is due."""
-    amount = marketplace.first_response_amount
-    if amount is None:
-        return None
-    counting = marketplace.first_response_counting
-    if counting == ResponseCounting.BUSINESS_DAYS:
-        return calendar.deadline(received_at, amount)
-    duration = dt.timedelta(seconds=amount * _UNIT_SECONDS[marketplace.first_response_unit])
-    if counting == ResponseCounting.BUSINESS_HOURS:
-        return calendar.add_business_time(received_at, duration)
-    return received_at + duration
+class DeadlineCause(enum.StrEnum):
+    CALENDAR_CHANGE = "calendar_change"
+    POLICY_CHANGE = "policy_change"
+    ORDER_CHANGE = "order_change"
+    REPAIR = "repair"
 
 
-def compute_deadlines(case: Case, marketplace: Marketplace) -> dict[str, dt.datetime | None]:
-    """Every deadline column of ``case``, from its current moments; pure (reads the order)."""
-    calendar = calendar_for(marketplace)
-    due: dict[str, dt.datetime | None] = dict.fromkeys(DEADLINE_FIELDS)
-    due["response_due_at"] = response_due(marketplace, calendar, case.opened_at)
-    if case.evidence_requested_at:
-        due["evidence_due_at"] = calendar.deadline(
-            case.evidence_requested_at, marketplace.evidence_wait_business_days
-        )
-    resolution_start = case.confirmed_at if case.kind in CLAIM_KINDS else case.opened_at
-    if resolution_start:
-        due["resolution_due_at"] = calendar.deadline(
-            resolution_start, marketplace.resolution_business_days
-        )
-    if case.kind == CaseKind.LATE_SHIPMENT:
-        due["supplier_contact_due_at"] = case.order.late_since(LATE_CONTACT_DAYS)
-        due["supplier_switch_due_at"] = case.order.late_since(LATE_SWITCH_DAYS)
-    running = _running(case, due)
-    due["next_due_at"] = min(running.values()) if running else None
-    return due
+def case_deadlines_refresh(
+    case_ids: Iterable[int],
+    *,
+    cause: DeadlineCause | str,
+    actor: Actor = REFRESH_ACTOR,
+    door: Door = Door.JOB,
+) -> int:
+    """Recompute the deadlines of the given cases; returns how many moved. Idempotent: a re-run
+    after a crash changes only what is still stale."""
+    cause = DeadlineCause(cause)
+
+    def refresh(act: CaseAction) -> None:
+        if act.case.is_open:
+            act.refresh_deadlines(cause=cause)
+
+    return case_actions_batch(case_ids, refresh, actor=actor, door=door)
 
 
-def _running(case: Case, due: dict[str, dt.datetime | None]) -> dict[str, dt.datetime]:
-    if case.state in TERMINAL_STATES:
-        return {}
-    clocks = {}
-    if case.first_responded_at is None and due["response_due_at"]:
-        clocks["response"] = due["response_due_at"]
-    if case.state == CaseState.AWAITING_EVIDENCE and due["evidence_due_at"]:
-        clocks["evidence"] = due["evidence_due_at"]
-    if case.resolved_at is None and due["resolution_due_at"]:
-        clocks["resolution"] = due["resolution_due_at"]
-    if case.state == CaseState.NEW and due["supplier_contact_due_at"]:
-        clocks["supplier_contact"] = due["supplier_contact_due_at"]
-    if case.state == CaseState.SUPPLIER_CONTACTED and due["supplier_switch_due_at"]:
-        clocks["supplier_switch"] = due["supplier_switch_due_at"]
-    return clocks
-
-
-def active_deadlines(case: Case) -> dict[str, dt.datetime]:
-    """The clocks running on ``case`` now, by name, from its stored columns."""
-    return _running(case, {name: getattr(case, name) for name in DEADLINE_FIELDS})
-
-
-def apply_deadlines(case: Case) -> list[str]:
-    """Set the deadline columns of ``case`` (not saved); returns the names that changed."""
-    changed = []
-    for name, value in compute_deadlines(case, case.marketplace).items():
-        if getattr(case, name) != value:
-            setattr(case, name, value)
-            changed.append(name)
-    return changed
-
-
-class DeadlineStatus(enum.StrEnum):
-    ON_TRACK = "on_track"
-    AT_RISK = "at_risk"
-    OVERDUE = "overdue"
-
-
-@dataclass(frozen=True)
-class DeadlineState:
-    status: DeadlineStatus
-    business_days_left: int
-
-
-def due_horizon(marketplace: Marketplace, *, at: dt.datetime, business_days: int) -> dt.datetime:
-    """The (exclusive) end of "due within ``business_days`` working days" seen at ``at``: the
-    start of the next working day after them, so a deadline on the weekend that follows counts
-    as ``deadline_status`` counts it (0 on the due day). The sweep, the lists' deadline filters
-    and the dashboard's at-risk counts all cut here."""
-    calendar = calendar_for(marketplace)
-    last = calendar.add_business_days(calendar.local_date(at), business_days + 1)
-    return calendar.start_of_day(last)
-
-
-def deadline_status(
-    due_at: dt.datetime, *, at: dt.datetime, marketplace: Marketplace
-) -> DeadlineState:
-    """On track, at risk (within ``at_risk_business_days``) or overdue, with business days left
-    (0 on the due day; negative when overdue)."""
-    calendar = calendar_for(marketplace)
-    left = calendar.business_days_between(calendar.local_date(at), calendar.local_date(due_at))
-    if at > due_at:
-        return DeadlineState(DeadlineStatus.OVERDUE, left)
-    if left <= marketplace.at_risk_business_days:
-        return DeadlineState(DeadlineStatus.AT_RISK, left)
-    return DeadlineState(DeadlineStatus.ON_TRACK, left)
-
-
-def case_recompute_deadlines(*, case: Case) -> list[str]:
-    """Recompute and save the deadlines of one case (after a calendar or policy change)."""
-    from .cases import lock_case
-
-    with transaction.atomic():
-        locked = lock_case(case.pk)
-        changed = apply_deadlines(locked)
-        if changed:
-            locked.save(update_fields=[*changed, "updated_at"])
-    return changed
-
-
-def marketplace_recompute_deadlines(*, marketplace: Marketplace, batch_size: int = 500) -> int:
-    """Recompute the deadlines of every open case of a marketplace; returns the cases changed.
-
-    Idempotent: a re-run after a crash changes only what is still stale.
-    """
-    changed = 0
-    ids = list(
+def marketplace_deadlines_refresh(
+    *, marketplace: Marketplace, cause: DeadlineCause | str = DeadlineCause.CALENDAR_CHANGE
+) -> int:
+    """Refresh every open case of ``marketplace`` (after a calendar or policy change)."""
+    ids = (
         Case.objects.filter(marketplace=marketplace)
         .exclude(state__in=TERMINAL_STATES)
         .values_list("pk", flat=True)
     )
-    for start in range(0, len(ids), batch_size):
-        with transaction.atomic():
-            batch = (
-                Case.objects.select_for_update(of=("self",))
-                .select_related("marketplace", "order__marketplace")
-                .filter(pk__in=ids[start : start + batch_size])
-            )
-            to_save = []
-            for case in batch:
-                fields = apply_deadlines(case)
-                if fields:
-                    to_save.append(case)
-            if to_save:
-                Case.objects.bulk_update(to_save, DEADLINE_FIELDS, batch_size=batch_size)
-            changed += len(to_save)
-    return changed
+    return case_deadlines_refresh(ids, cause=cause)
+
+
+# The read side lives in ``cases.deadlines``; these names are kept here for the doors that
+# import them with the services.
+from ..deadlines import (  # noqa: E402
+    DeadlineState,
+    DeadlineStatus,
+    active_deadlines,
+    compute_deadlines,
+    deadline_status,
+    due_horizon,
+)
+
+__all__ = [
+    "DeadlineCause",
+    "DeadlineState",
+    "DeadlineStatus",
+    "active_deadlines",
+    "case_deadlines_refresh",
+    "compute_deadlines",
+    "deadline_status",
+    "due_horizon",
+    "marketplace_deadlines_refresh",
+]

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.files import File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import events
 from ..actors import Actor
-from ..choices import Door, EventType, EvidenceSource, ReviewStatus
-from ..errors import ErrorCode, EvidenceRefused
+from ..choices import Door, EvidenceSource, ReviewStatus
+from ..errors import CaseRefused, ErrorCode, EvidenceRefused
+from ..kernel import case_action, check_not_future
 from ..media import inspect_media, materialize
 from ..models import Case, Evidence, EvidenceRequest, evidence_storage, evidence_upload_to
-from .audit import record_event
-from .cases import check_not_future, lock_case
 
 DERIVE_TASK = "cases.tasks.make_evidence_previews"
 
@@ -46,6 +46,7 @@ def evidence_add(
     checklist_item: str = "",
     uploaded_at: dt.datetime | None = None,
     then: Callable[[], Any] | None = None,
+    expected_version: int | None = None,
 ) -> EvidenceAdded:
     """Validate ``upload`` (a Django ``File``) and attach it to ``case``.
 
@@ -54,7 +55,14 @@ def evidence_add(
     an evidence request): if it fails, neither the row nor the stored file remains.
     """
     if uploaded_at is not None:
-        check_not_future(uploaded_at, field="uploaded_at")
+        check_not_future(uploaded_at, field="uploaded_at", now=timezone.now())
+        if uploaded_at < case.opened_at:
+            raise EvidenceRefused(
+                ErrorCode.OCCURRED_BEFORE_PREVIOUS,
+                _("A file cannot arrive before the case was opened (%(when)s).")
+                % {"when": case.opened_at.isoformat()},
+                field="uploaded_at",
+            )
     if not case.is_open:
         raise EvidenceRefused(
             ErrorCode.CASE_CLOSED,
@@ -67,8 +75,10 @@ def evidence_add(
         inspected = inspect_media(raw)
         stored_name = ""
         try:
-            with transaction.atomic():
-                locked = lock_case(case.pk)
+            with case_action(
+                case, actor=actor, door=door, expected_version=expected_version
+            ) as act:
+                locked = act.case
                 # Checked again under the lock: the case may have closed, or the link been
                 # revoked, while the file was being inspected.
                 if not locked.is_open:
@@ -106,7 +116,7 @@ def evidence_add(
                     container=inspected.container,
                     source=source,
                     uploaded_by=actor.user,
-                    uploaded_at=uploaded_at or timezone.now(),
+                    uploaded_at=uploaded_at or act.now,
                 )
                 with open(inspected.clean_path, "rb") as handle:
                     stored_name = evidence_storage.save(
@@ -114,24 +124,18 @@ def evidence_add(
                     )
                 evidence.file.name = stored_name
                 evidence.save()
-                locked.version += 1
-                locked.save(update_fields=["version", "updated_at"])
-                record_event(
-                    case=locked,
-                    event_type=EventType.EVIDENCE_ADDED,
-                    actor=actor,
-                    door=door,
+                act.event(
+                    events.EvidenceAdded(
+                        evidence=evidence.pk,
+                        media_type=evidence.media_type,
+                        name=evidence.original_name,
+                        sha256=evidence.sha256,
+                        request=request.pk if request else None,
+                    ),
                     occurred_at=evidence.uploaded_at,
-                    data={
-                        "evidence": evidence.pk,
-                        "media_type": evidence.media_type,
-                        "name": evidence.original_name,
-                        "sha256": evidence.sha256,
-                        "request": request.pk if request else None,
-                    },
                 )
                 evidence_id = evidence.pk
-                transaction.on_commit(lambda: _queue_previews(evidence_id))
+                act.on_commit(lambda: _queue_previews(evidence_id))
                 if then is not None:
                     then()
         except IntegrityError:
@@ -163,6 +167,7 @@ def evidence_review(
     door: Door,
     reason: str = "",
     reviewed_at: dt.datetime | None = None,
+    expected_version: int | None = None,
 ) -> Evidence:
     """Accept or reject one file; a rejection needs a reason."""
     pk = evidence if isinstance(evidence, int) else evidence.pk
@@ -174,24 +179,24 @@ def evidence_review(
         raise EvidenceRefused(
             ErrorCode.REASON_REQUIRED, _("Say why the file is rejected."), field="reason"
         )
-    with transaction.atomic():
-        case_id = Evidence.objects.values_list("case_id", flat=True).get(pk=pk)
-        case = lock_case(case_id)
-        item = Evidence.objects.get(pk=pk)
+    now = timezone.now()
+    if reviewed_at is not None:
+        check_not_future(reviewed_at, field="reviewed_at", now=now)
+    case_id = Evidence.objects.filter(pk=pk).values_list("case_id", flat=True).first()
+    if case_id is None:
+        raise CaseRefused(
+            ErrorCode.NOT_FOUND, _("There is no evidence %(id)s.") % {"id": pk}, field="evidence"
+        )
+    with case_action(case_id, actor=actor, door=door, expected_version=expected_version) as act:
+        item = Evidence.objects.select_for_update().get(pk=pk)
         item.review_status = status
         item.review_reason = reason
-        item.reviewed_at = reviewed_at or timezone.now()
+        item.reviewed_at = reviewed_at or act.now
         item.reviewed_by = actor.user
         item.save(update_fields=["review_status", "review_reason", "reviewed_at", "reviewed_by"])
-        case.version += 1
-        case.save(update_fields=["version", "updated_at"])
-        record_event(
-            case=case,
-            event_type=EventType.EVIDENCE_REVIEWED,
-            actor=actor,
-            door=door,
+        act.event(
+            events.EvidenceReviewed(evidence=item.pk, status=status),
             occurred_at=item.reviewed_at,
             reason=reason,
-            data={"evidence": item.pk, "status": status},
         )
     return item

@@ -9,7 +9,6 @@ anything is written; one bad item refuses the whole batch, with every problem li
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,17 +21,12 @@ from django.utils.translation import gettext as _
 
 from marketplaces.models import Marketplace
 
-from ..choices import TERMINAL_STATES
 from ..errors import CaseRefused, ErrorCode
-from ..models import Case, Order
-from .deadlines import DEADLINE_FIELDS, apply_deadlines
-from .orders import DEADLINE_INPUTS, ORDER_FIELDS
+from ..models import Order
+from .orders import DEADLINE_INPUTS, ORDER_FIELDS, order_cases_deadlines_refresh, order_derive
 
 MAX_BATCH = 10_000
 CHUNK = 1_000
-# Times of things that happened (placed, shipped...) cannot be in the future; a field named like
-# a forecast (expected_..., promised_..., estimated_..., due_...) can.
-FORECAST_PREFIXES = ("expected_", "promised_", "estimated_", "due_")
 
 
 @dataclass(frozen=True)
@@ -42,16 +36,6 @@ class OrderBatchResult:
     updated: int
     unchanged: int
     cases_recomputed: int
-
-
-def happened_time_fields() -> frozenset[str]:
-    return frozenset(
-        field.name
-        for field in Order._meta.get_fields()
-        if isinstance(field, models.DateTimeField)
-        and field.name in ORDER_FIELDS
-        and not field.name.startswith(FORECAST_PREFIXES)
-    )
 
 
 def _required_for_new() -> frozenset[str]:
@@ -98,9 +82,7 @@ def _lock_existing(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Order]:
     return found
 
 
-def order_bulk_upsert(
-    *, items: Sequence[Mapping[str, Any]], at: dt.datetime | None = None
-) -> OrderBatchResult:
+def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult:
     """Create or update orders by (marketplace, external id), all or nothing.
 
     Each item holds ``marketplace`` (a ``Marketplace``), ``external_id`` and any of
@@ -114,16 +96,22 @@ def order_bulk_upsert(
             _("Send at most %(max)s orders a request (this one has %(count)s); split the list.")
             % {"max": f"{MAX_BATCH:,}", "count": f"{len(items):,}"},
         )
-    now = at or timezone.now()
     known = set(ORDER_FIELDS)
-    happened = happened_time_fields()
     required = _required_for_new()
     errors: list[dict[str, Any]] = []
     seen: dict[tuple[int, str], int] = {}
     for index, item in enumerate(items):
         unknown = set(item) - known - {"marketplace", "external_id"}
-        if unknown:
-            raise TypeError(f"Unknown order fields: {', '.join(sorted(unknown))}")
+        for name in sorted(unknown):
+            errors.append(
+                _error(
+                    index,
+                    name,
+                    ErrorCode.UNKNOWN_FIELD.value,
+                    _("Unknown field. Accepted: %(accepted)s.")
+                    % {"accepted": ", ".join(("marketplace", "external_id", *ORDER_FIELDS))},
+                )
+            )
         marketplace = item.get("marketplace")
         external_id = item.get("external_id")
         if not isinstance(marketplace, Marketplace):
@@ -149,18 +137,6 @@ def order_bulk_upsert(
             )
         else:
             seen[key] = index
-        for name in happened & set(item):
-            value = item[name]
-            if isinstance(value, dt.datetime) and value > now:
-                errors.append(
-                    _error(
-                        index,
-                        name,
-                        ErrorCode.OCCURRED_IN_FUTURE.value,
-                        _("%(moment)s is in the future; give the time it really happened.")
-                        % {"moment": value.isoformat()},
-                    )
-                )
 
     with transaction.atomic():
         existing = _lock_existing(set(seen))
@@ -182,6 +158,7 @@ def order_bulk_upsert(
                 for name in missing:
                     errors.append(_error(index, name, "required", _("Required for a new order.")))
                 order = Order(marketplace=marketplace, external_id=external_id, **given)
+                order_derive(order, given, is_new=True)
                 changed: list[str] = list(given)
             else:
                 changed = [name for name, value in given.items() if getattr(current, name) != value]
@@ -191,6 +168,7 @@ def order_bulk_upsert(
                 merged = {name: getattr(current, name) for name in ORDER_FIELDS}
                 merged.update(given)
                 order = Order(marketplace=marketplace, external_id=external_id, **merged)
+                order_derive(order, given, is_new=False)
             try:
                 order.full_clean(
                     exclude=["marketplace", *missing],
@@ -232,7 +210,7 @@ def order_bulk_upsert(
         raced = _insert_new(new_orders, recompute)
         created -= raced
         updated += raced
-        cases_recomputed = _recompute_open_cases(recompute, now=now)
+        cases_recomputed = order_cases_deadlines_refresh(list(recompute))
     return OrderBatchResult(
         received=len(items),
         created=created,
@@ -279,27 +257,3 @@ def _without_pk(order: Order) -> Order:
     copy.pk = None
     copy.marketplace = order.marketplace
     return copy
-
-
-def _recompute_open_cases(orders: dict[int, Order], *, now: dt.datetime) -> int:
-    """What ``order_upsert`` does for one order, for many: the open cases of orders whose
-    promised ship date or shipment changed get their deadlines recomputed (locked, in sets)."""
-    ids = list(orders)
-    saved = 0
-    for start in range(0, len(ids), CHUNK):
-        cases = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("marketplace")
-            .filter(order_id__in=ids[start : start + CHUNK])
-            .exclude(state__in=TERMINAL_STATES)
-        )
-        to_save = []
-        for case in cases:
-            case.order = orders[case.order_id]
-            if apply_deadlines(case):
-                case.updated_at = now
-                to_save.append(case)
-        if to_save:
-            Case.objects.bulk_update(to_save, [*DEADLINE_FIELDS, "updated_at"])
-        saved += len(to_save)
-    return saved

@@ -436,7 +436,7 @@ def test_details_change_through_the_services_with_a_version_check(agent_client, 
         agent_user.pk,
     )
     kinds = set(case.events.values_list("event_type", flat=True))
-    assert {EventType.NOTE, EventType.ASSIGNED} <= kinds
+    assert {EventType.DETAILS_CHANGED, EventType.ASSIGNED} <= kinds
 
     stale = agent_client.post(page_url(case), {**data, "priority": 10})
     assert stale.status_code == 200

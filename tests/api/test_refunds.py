@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from cases.models import Case, RefundRequest
+from cases.services import case_note_add
 from tests.api.test_auth import assert_problem
 from tests.factories import open_case
 
@@ -113,6 +114,10 @@ def test_decision_refusals(api, cancellation, system_actor):
     )
     assert_problem(
         decide(api, cancellation, refund_request=refund.pk, decision="maybe"), 400, "invalid"
+    )
+    # the client acted on version 1; an agent's note has changed the case since
+    case_note_add(
+        case=cancellation.pk, text="called the customer", actor=system_actor, door="admin"
     )
     assert_problem(
         decide(

@@ -26,10 +26,11 @@ from api.tasks import deliver_due_webhooks
 from api.webhooks import signing
 from api.webhooks.delivery import backoff, delivery_attempt, due_delivery_ids
 from cases.actors import Actor
-from cases.choices import Door, EventType
+from cases.choices import Door
 from cases.demo_media import make_photo
+from cases.events import DeadlineAtRisk, DeadlineMissed
+from cases.kernel import case_action
 from cases.services import case_transition
-from cases.services.audit import record_event
 from tests.api.conftest import http, make_client, order
 from tests.api.test_auth import assert_problem
 from tests.factories import open_case
@@ -151,15 +152,10 @@ def test_receiver_down_then_back_gets_every_event_signed(
         from cases.models import Case
 
         case = Case.objects.select_related("marketplace", "order").get(reference=reference)
-        for kind in (EventType.DEADLINE_AT_RISK, EventType.DEADLINE_MISSED):
-            with transaction.atomic():
-                record_event(
-                    case=case,
-                    event_type=kind,
-                    actor=Actor.system("deadline sweep"),
-                    door=Door.JOB,
-                    data={"clock": "response"},
-                )
+        due = case.response_due_at.isoformat()
+        for payload in (DeadlineAtRisk, DeadlineMissed):
+            with case_action(case, actor=Actor.system("deadline sweep"), door=Door.JOB) as act:
+                act.event(payload(clock="response", due_at=due, business_days_left=0))
     # then each event was tried once, right after its commit, and failed: the receiver is down
     events = WebhookEvent.objects.order_by("pk")
     types = [e.event_type for e in events]

@@ -58,7 +58,7 @@ def test_opening_with_the_same_external_id_returns_the_existing_case(system_acto
 
 def test_case_cannot_open_in_the_future_or_before_its_order(system_actor):
     order = make_order(placed_at=timezone.now() - dt.timedelta(days=2))
-    with pytest.raises(TransitionRefused) as future:
+    with pytest.raises(CaseRefused) as future:
         case_open(
             marketplace=order.marketplace,
             order=order,
@@ -331,7 +331,7 @@ def test_update_details_and_assign_are_audited(supervisor_actor, agent):
     case = case_assign(case=case, assignee=agent, actor=supervisor_actor, door="admin")
     assert case.priority == 40 and case.assignee == agent
     types = list(case.events.order_by("pk").values_list("event_type", flat=True))
-    assert types == ["case_opened", "note", "assigned"]
+    assert types == ["case_opened", "details_changed", "assigned"]
 
 
 def test_state_cannot_be_set_directly(supervisor_actor):

@@ -8,6 +8,7 @@ from django.test import Client
 
 from cases.choices import ActorType, CaseState, Door, EvidenceSource
 from cases.demo_media import make_photo, make_video
+from cases.events import render_event
 from cases.models import CaseEvent, Evidence
 from tests.intake.conftest import link, post_files
 
@@ -201,7 +202,8 @@ def test_finishing_early_moves_the_case_with_what_arrived(client, customer_reque
     case.refresh_from_db()
     assert case.state == CaseState.UNDER_REVIEW
     event = CaseEvent.objects.get(case=case, transition="start_review")
-    assert event.note == "The customer said they sent everything they have."
+    assert event.data["source"] == "evidence_sent_all"
+    assert "The customer said they sent everything they have." in render_event(event).detail
 
 
 def test_finishing_before_sending_anything_is_refused(client, customer_request):

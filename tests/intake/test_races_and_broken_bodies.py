@@ -16,7 +16,7 @@ from cases.demo_media import make_photo
 from cases.errors import EvidenceRefused
 from cases.models import Evidence
 from cases.services import case_transition, evidence_request_revoke
-from cases.services import evidence_requests as evidence_requests_module
+from cases.services.evidence_requests import answers as evidence_requests_module
 from cases.services.evidence_requests import evidence_request_receive
 from intake import views
 from intake.links import resolve_token

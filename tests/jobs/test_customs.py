@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 
 from cases.choices import Door, EventType
+from cases.events import render_event
 from cases.models import CaseEvent
 from cases.services import case_transition
 from jobs.customs import clearance_reminder_send
@@ -140,8 +141,13 @@ def test_no_e_mail_address_is_noted_on_the_case(agent_actor, django_capture_on_c
 
     assert mail.outbox == []
     assert ClearanceReminder.objects.get().status == "no_address"
-    note = CaseEvent.objects.get(case=case, event_type=EventType.NOTE)
-    assert "no customer e-mail address" in note.note
+    note = CaseEvent.objects.get(case=case, event_type=EventType.MESSAGE_NOT_SENT)
+    assert note.data == {
+        "message": "clearance_reminder",
+        "problem": "no_address",
+        "clearance_reminder": ClearanceReminder.objects.get().pk,
+    }
+    assert "no customer e-mail address" in render_event(note).detail
 
 
 def test_a_rolled_back_transition_sends_nothing(agent_actor, django_capture_on_commit_callbacks):

@@ -67,8 +67,8 @@ def test_case_opened_once_the_promised_day_is_over_then_supplier_steps(agent, sy
     assert mail.outbox[-1].to == ["agent@example.com"]
     assert "contact the supplier" in mail.outbox[-1].body
     assert case.reference in mail.outbox[-1].body
-    note = CaseEvent.objects.filter(case=case, event_type=EventType.NOTE).get()
-    assert note.data["escalation"] == "contact_supplier"
+    note = CaseEvent.objects.filter(case=case, event_type=EventType.SUPPLIER_ESCALATION).get()
+    assert note.data["step"] == "contact_supplier"
     # the case is not moved by the job
     case.refresh_from_db()
     assert case.state == "new"

@@ -120,26 +120,31 @@ def test_a_new_level_is_a_new_alert_and_only_it_is_notified(cases):
 
 
 def test_an_interrupted_sweep_completes_without_duplicates(cases, monkeypatch):
-    real_record_event = sweep_module.record_event
+    real_events = dict(sweep_module._EVENT_OF)
     calls = {"n": 0}
 
-    def crash_on_third(**kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("worker killed")
-        return real_record_event(**kwargs)
+    def crashing(payload):
+        def make(**kwargs):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("worker killed")
+            return payload(**kwargs)
 
-    monkeypatch.setattr(sweep_module, "record_event", crash_on_third)
+        return make
+
+    monkeypatch.setattr(
+        sweep_module, "_EVENT_OF", {level: crashing(p) for level, p in real_events.items()}
+    )
     with pytest.raises(RuntimeError):
         deadline_sweep_run(at=SWEEP_AT)
-    # two alerts were committed with their events; nothing was e-mailed
-    assert DeadlineAlert.objects.count() == 2
+    # the interrupted chunk left nothing: no alert, no event, no e-mail
+    assert DeadlineAlert.objects.count() == 0
     assert mail.outbox == []
 
-    monkeypatch.setattr(sweep_module, "record_event", real_record_event)
+    monkeypatch.setattr(sweep_module, "_EVENT_OF", real_events)
     result = deadline_sweep_run(at=SWEEP_AT)
 
-    assert result.alerts_created == 1
+    assert result.alerts_created == 3
     assert DeadlineAlert.objects.count() == 3
     deadline_events = CaseEvent.objects.filter(
         event_type__in=[EventType.DEADLINE_MISSED, EventType.DEADLINE_AT_RISK]

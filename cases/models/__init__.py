@@ -1,0 +1,36 @@
+"""The case domain's tables, by sub-domain: orders, cases, evidence, refunds and returns, the
+audit trail. Writes go through the kernel (``cases.kernel``) and the services built on it."""
+
+from .cases import Case, CaseQuerySet, CaseReferenceSequence
+from .events import AppendOnlyQuerySet, CaseEvent
+from .evidence import Evidence, EvidenceRequest, evidence_storage, evidence_upload_to
+from .orders import (
+    CUSTOMER_LANGUAGES,
+    HAPPENED_TIME_FIELDS,
+    PLAUSIBLE_DATES,
+    Order,
+    shipping_scope_for,
+)
+from .refunds import RefundRequest, ReturnRequest
+
+__all__ = [
+    "CUSTOMER_LANGUAGES",
+    "HAPPENED_TIME_FIELDS",
+    "PLAUSIBLE_DATES",
+    "AppendOnlyQuerySet",
+    "Case",
+    "CaseEvent",
+    "CaseQuerySet",
+    "CaseReferenceSequence",
+    "Evidence",
+    "EvidenceRequest",
+    "Order",
+    "RefundRequest",
+    "ReturnRequest",
+    "evidence_storage",
+    "evidence_upload_to",
+    "shipping_scope_for",
+]
+
+# Migration 0001 names these callables by their old module path.
+from .evidence import _evidence_storage  # noqa: E402, F401
