@@ -16,13 +16,15 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 ## Set up everything and run the system: web server, admin, API, forms and background worker.
+## Development settings (DEBUG=1: a development secret key, e-mails to var/outbox).
+run: export DEBUG ?= 1
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(PY) manage.py load_demo_scorecard_data
 	$(PY) manage.py setup_schedules
 	$(PY) manage.py demo_login
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runall $(ADDR)
+	$(PY) manage.py runall $(ADDR)
 
 ## Run the whole test suite (SQLite, then PostgreSQL when its binaries are installed).
 test: install

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,8 +30,15 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and os.environ.get("AFTERSALES_REQUIRE_SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in production.")
+    if not DEBUG:
+        # It signs sessions and the customers' upload links: a public default would let anyone
+        # forge a link to any case.
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production needs a long random value, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, kept the same on "
+            "every machine. For development on this machine, set DEBUG=1 instead (`make run` "
+            "does)."
+        )
     # Development only: a stable key so sessions and signed links survive restarts.
     SECRET_KEY = "insecure-development-key-change-me-" + "0" * 20
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")

@@ -54,3 +54,33 @@ def test_admin_pages_open_for_staff(admin_client):
     ]:
         response = admin_client.get(url)
         assert response.status_code == 200, url
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no DEBUG, no SECRET_KEY
+    result = subprocess.run(
+        [sys.executable, str(root / "manage.py"), "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    # the development settings start with their own key
+    env["DEBUG"] = "1"
+    result = subprocess.run(
+        [sys.executable, str(root / "manage.py"), "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
