@@ -453,3 +453,38 @@ def test_signature_matches_the_standard_webhooks_test_vector():
     }
     assert signing.verify(secret, headers, body, now=1614265330 + 10)
     assert not signing.verify(secret, headers, body, now=1614265330 + 3600)  # too old
+
+
+def test_a_calendar_change_tells_subscribers_once_per_moved_case_and_sync_finds_them(
+    api, receiver, system_actor, django_capture_on_commit_callbacks
+):
+    from marketplaces.calendars import calendar_for
+    from marketplaces.models import Marketplace
+    from marketplaces.services import calendar_exception_set
+
+    subscribe(api, receiver.url, ["case.deadlines_changed"])
+    claims = []
+    for _ in range(3):
+        case = open_case("damaged_item", actor=system_actor)
+        claims.append(
+            case_transition(
+                case=case, transition="request_evidence", actor=system_actor, door="command"
+            )
+        )
+    untouched = open_case("cancellation", actor=system_actor)  # no evidence clock to move
+    sync_from = timezone.now()
+    tmall = Marketplace.objects.get(code="tmall")
+    closure = calendar_for(tmall).local_date(claims[0].evidence_due_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        calendar_exception_set(marketplace=tmall, date=closure, kind="closed", label="Audit")
+    events = WebhookEvent.objects.filter(event_type="case.deadlines_changed")
+    assert sorted(e.case_id for e in events) == sorted(c.pk for c in claims)
+    payload = events.first().payload["data"]
+    assert payload["event"]["data"]["cause"] == "calendar_change"
+    assert set(payload["event"]["data"]["before"]) >= {"evidence_due_at"}
+    # an integration syncing with updated_after sees the three claims, not the other case
+    response = api.get("/api/v1/cases/", {"updated_after": sync_from.isoformat()})
+    assert response.status_code == 200, response.content
+    references = {row["reference"] for row in response.json()["results"]}
+    assert references == {c.reference for c in claims}
+    assert untouched.reference not in references
