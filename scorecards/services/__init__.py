@@ -10,7 +10,9 @@ Plain functions for the API, the admin dashboard, the jobs and the commands, by 
   shown before a supervisor rejects;
 * ``trends``: ``scorecard_trend(...)``, a metric's weekly values (snapshots, computed where
   missing); ``scorecard_dashboard(...)``, every active marketplace's scorecard and trend;
-* ``snapshots``: ``snapshot_take(...)`` / ``snapshots_take_all(...)``, the daily snapshots.
+* ``snapshots``: ``snapshot_take(...)`` / ``snapshots_take_all(...)``, the daily snapshots;
+* ``rates``: ``refund_rejection_rate(...)`` and ``platform_assistance_rate(...)`` over a plain
+  window (the support dashboard's figures), ``window_bounds(...)``.
 """
 
 from .evaluation import (
@@ -23,6 +25,7 @@ from .evaluation import (
 )
 from .formatting import band_text, format_duration, format_value
 from .policies import level_of, policies_for, policies_install_defaults, policy_for
+from .rates import Metric, platform_assistance_rate, refund_rejection_rate, window_bounds
 from .snapshots import snapshot_take, snapshots_take_all
 from .trends import (
     MarketplaceScorecard,
@@ -36,6 +39,7 @@ from .what_if import RefundRejectionWhatIf, refund_rejection_rate_if_rejected
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
     "MarketplaceScorecard",
+    "Metric",
     "RefundRejectionWhatIf",
     "ScorecardMetric",
     "TrendPoint",
@@ -45,9 +49,11 @@ __all__ = [
     "level_of",
     "metric_evaluate",
     "metric_records",
+    "platform_assistance_rate",
     "policies_for",
     "policies_install_defaults",
     "policy_for",
+    "refund_rejection_rate",
     "refund_rejection_rate_if_rejected",
     "scorecard",
     "scorecard_dashboard",
@@ -56,4 +62,5 @@ __all__ = [
     "snapshots_take_all",
     "today_for",
     "trend_dates",
+    "window_bounds",
 ]
