@@ -24,6 +24,7 @@ from django.db.models.functions import TruncWeek
 
 from cases.choices import CaseKind, CaseState
 from cases.models import Case
+from cases.selectors import open_cases_q
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 from scorecards.models import ScorecardSnapshot
@@ -36,7 +37,6 @@ from scorecards.services import (
     window_bounds,
 )
 
-from .filters import open_cases_q
 from .urgency import window_end
 
 WINDOW_DAYS = 30

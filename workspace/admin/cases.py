@@ -26,6 +26,7 @@ from cases.actors import Actor
 from cases.choices import TERMINAL_STATES, Audience, Door, RefundRejectionReason
 from cases.errors import DomainError
 from cases.models import Case
+from cases.selectors import case_list
 from cases.services import case_assign, case_open, case_update_details
 from cases.services.cases import EDITABLE_DETAILS
 
@@ -162,7 +163,9 @@ class CaseAdmin(ServiceFormAdmin):
     # -- list ------------------------------------------------------------------------------
 
     def get_queryset(self, request: Any) -> Any:
-        return super().get_queryset(request).select_related("marketplace", "order", "assignee")
+        queryset = case_list(with_marketplace=True)
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
 
     def get_search_results(self, request: Any, queryset: Any, search_term: str) -> Any:
         condition = case_search_q(search_term)
