@@ -55,7 +55,7 @@ from .choices import (
 )
 
 CUSTOMER_LANGUAGES = [("en", "English"), ("fr", "Français"), ("zh-hans", "简体中文")]
-LATE_CONTACT_DAYS = 2  # DOMAIN.md: contact the supplier at 2 days late
+LATE_CONTACT_DAYS = 2  # docs/domain.md §2: contact the supplier at 2 days late
 LATE_SWITCH_DAYS = 4  # ... and switch supplier at 4 days late
 
 

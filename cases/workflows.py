@@ -1,4 +1,4 @@
-"""The workflow of each case kind, as data (DOMAIN.md section 2).
+"""The workflow of each case kind, as data (docs/domain.md §2).
 
 ``WORKFLOWS[kind][transition]`` is the set of states the transition may start from for that kind.
 Each transition has one target state (``TRANSITIONS``). The ``Case`` model declares one django-fsm
