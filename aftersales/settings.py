@@ -152,7 +152,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
-# Evidence limits (DOMAIN.md section 3); configurable per deployment.
+# Evidence limits (docs/domain.md §3); configurable per deployment.
 EVIDENCE_MAX_PHOTO_BYTES = int(os.environ.get("EVIDENCE_MAX_PHOTO_BYTES", 20 * 1024 * 1024))
 EVIDENCE_MAX_VIDEO_BYTES = int(os.environ.get("EVIDENCE_MAX_VIDEO_BYTES", 200 * 1024 * 1024))
 EVIDENCE_MAX_VIDEO_SECONDS = float(os.environ.get("EVIDENCE_MAX_VIDEO_SECONDS", 300))

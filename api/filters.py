@@ -9,15 +9,16 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from cases.choices import TERMINAL_STATES, CaseKind, CaseState
+from cases.choices import CaseKind, CaseState
 from cases.models import Case, Order
+from cases.selectors import closed_cases_q, not_overdue_q, open_cases_q, overdue_q
 from messaging.models import Direction, Message
 
 
@@ -182,7 +183,7 @@ class CaseFilter(StrictFilterSet):
     def filter_open(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return qs
-        return qs.open() if value else qs.filter(state__in=TERMINAL_STATES)
+        return qs.filter(open_cases_q() if value else closed_cases_q())
 
     def filter_assignee(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         if not value:
@@ -195,9 +196,7 @@ class CaseFilter(StrictFilterSet):
         if value is None:
             return qs
         now = timezone.now()
-        if value:
-            return qs.overdue(now)
-        return qs.filter(Q(next_due_at__gte=now) | Q(next_due_at__isnull=True))
+        return qs.filter(overdue_q(now) if value else not_overdue_q(now))
 
 
 class OrderFilter(StrictFilterSet):

@@ -56,6 +56,9 @@ class CaseState(models.TextChoices):
 
 
 TERMINAL_STATES = frozenset({CaseState.CLOSED, CaseState.WITHDRAWN})
+# The same, sorted: SQL built from it is the same in every process (a frozenset's order depends
+# on the hash seed) and matches the partial index of open cases.
+CLOSED_STATES = sorted(TERMINAL_STATES)
 # Reaching one of these ends the resolution clock: the customer got the remedy.
 RESOLVED_STATES = frozenset(
     {

@@ -1,4 +1,4 @@
-"""The workflow of each case kind, as data (docs/domain.md, "Case kinds and their workflows").
+"""The workflow of each case kind, as data (docs/domain.md §2).
 
 This table is the single source of the workflow: states come from ``choices.CaseState``; every
 transition has one target, a label, its guards (``Condition``: a function of the case and the

@@ -1,4 +1,4 @@
-"""Late-shipment escalation, from order data (DOMAIN.md section 2).
+"""Late-shipment escalation, from order data (docs/domain.md §2).
 
 1. An order the seller ships itself, past its promised ship date (the promised local day is
    over), not shipped, not cancelled and without a case about not shipping (late shipment,

@@ -18,28 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import models
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from cases.models import Case
+from cases.team import team_emails
 
 logger = logging.getLogger(__name__)
 CLAIM_PREFIX = "claimed:"
 # A run claims, sends and records within seconds; a claim older than this was left by a crash.
 CLAIM_TTL = dt.timedelta(minutes=30)
-
-
-def team_emails() -> list[str]:
-    """Who hears about unassigned cases: ``TEAM_EMAILS``, else every active staff user with an
-    e-mail address."""
-    configured = [e for e in getattr(settings, "TEAM_EMAILS", []) if e]
-    if configured:
-        return sorted(set(configured))
-    users = get_user_model().objects.filter(is_active=True, is_staff=True).exclude(email="")
-    return sorted(set(users.values_list("email", flat=True)))
 
 
 def recipients_for(case: Case, team: list[str]) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""The marketplaces shipped with the system (DOMAIN.md section 6), loaded by a data migration.
+"""The marketplaces shipped with the system (docs/domain.md §6), loaded by a data migration.
 
 Staff can edit every value in the admin afterwards; the loader never overwrites an edit. Values
 marked "assumption" are not given by the marketplace's published rules.

@@ -1,7 +1,8 @@
 """Changes to marketplaces and their calendars.
 
 A calendar change moves deadlines: the version bump invalidates cached calendars everywhere, and
-the open cases of the marketplace get their deadlines recomputed by a background job.
+``calendar_changed`` is sent, on which ``cases`` queues the recomputation of the deadlines of the
+marketplace's open cases (a background job, once the change commits).
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import uuid
 from django.db import transaction
 
 from .models import CalendarException, CalendarExceptionKind, Marketplace
-
-RECOMPUTE_TASK = "cases.tasks.recompute_marketplace_deadlines"
-
+from .signals import calendar_changed
 
 CALENDAR_CHANGE = "calendar_change"
 POLICY_CHANGE = "policy_change"
@@ -28,19 +27,7 @@ def marketplace_calendar_changed(*, marketplace: Marketplace, cause: str = CALEN
     Marketplace.objects.filter(pk=marketplace.pk).update(
         calendar_version=marketplace.calendar_version
     )
-    marketplace_id = marketplace.pk
-
-    def enqueue() -> None:
-        from django_q.tasks import async_task
-
-        async_task(
-            RECOMPUTE_TASK,
-            marketplace_id,
-            cause,
-            task_name=f"recompute-deadlines-{marketplace_id}",
-        )
-
-    transaction.on_commit(enqueue)
+    calendar_changed.send(sender=Marketplace, marketplace_id=marketplace.pk, cause=cause)
 
 
 def calendar_exception_set(

@@ -1,4 +1,4 @@
-"""The metric policies shipped for each family of marketplaces (DOMAIN.md sections 5 and 6).
+"""The metric policies shipped for each family of marketplaces (docs/domain.md §5 and §6).
 
 Bands are listed best level first as (level, bound, inclusive); a bound of None takes every
 remaining value. Published edges are marked as such; the others are configurable defaults

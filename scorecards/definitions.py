@@ -6,7 +6,7 @@ denominator), the condition that puts a row in its numerator, and the rows "behi
 count is one aggregate query; nothing loops over rows in Python.
 
 Windows: ``window_days`` ending on ``as_of`` covers the marketplace's local days
-``as_of - window_days + 1`` to ``as_of`` (``cases.metrics.window_bounds``). Facts are taken as
+``as_of - window_days + 1`` to ``as_of`` (``scorecards.services.window_bounds``). Facts are taken as
 known at ``observed_at``, the end of the window or now if sooner: a scorecard as of a past day
 does not see what happened after it, and a row whose fate is not known yet (a message received
 an hour ago, an order due to ship today) is left out until it is ("not judged yet").

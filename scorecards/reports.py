@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from cases.team import team_emails
 from marketplaces.models import Marketplace
 
 from .definitions import METRICS
@@ -110,8 +111,6 @@ def scorecard_report_build(
 
 
 def report_recipients() -> list[str]:
-    from jobs.notify import team_emails
-
     configured = [e for e in getattr(settings, "SCORECARD_REPORT_RECIPIENTS", []) if e]
     return configured or team_emails()
 

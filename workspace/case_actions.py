@@ -21,7 +21,8 @@ from cases import workflows
 from cases.actors import Actor
 from cases.choices import Door, EvidenceSource, RefundDecision
 from cases.errors import DomainError
-from cases.models import Case, Evidence, EvidenceRequest, RefundRequest
+from cases.models import Case
+from cases.selectors import case_evidence, case_evidence_request, case_refund_request
 from cases.services import (
     case_assign,
     case_transition,
@@ -188,7 +189,7 @@ def evidence_upload(request: Any, case: Case) -> HttpResponse:
 
 def evidence_review_view(request: Any, case: Case, evidence_pk: int) -> HttpResponse:
     _require(request, "cases.change_evidence")
-    item = Evidence.objects.filter(pk=evidence_pk, case=case).first()
+    item = case_evidence(case=case, pk=evidence_pk)
     if item is None:
         raise Http404
     key = f"review:{item.pk}"
@@ -239,7 +240,7 @@ def evidence_request_create_view(request: Any, case: Case) -> HttpResponse:
 
 def evidence_request_revoke_view(request: Any, case: Case, request_pk: int) -> HttpResponse:
     _require(request, "cases.change_evidencerequest")
-    item = EvidenceRequest.objects.filter(pk=request_pk, case=case).first()
+    item = case_evidence_request(case=case, pk=request_pk)
     if item is None:
         raise Http404
     try:
@@ -253,7 +254,7 @@ def evidence_request_revoke_view(request: Any, case: Case, request_pk: int) -> H
 
 def evidence_request_remind_view(request: Any, case: Case, request_pk: int) -> HttpResponse:
     _require(request, "cases.change_evidencerequest")
-    item = EvidenceRequest.objects.filter(pk=request_pk, case=case).first()
+    item = case_evidence_request(case=case, pk=request_pk)
     if item is None:
         raise Http404
     try:
@@ -302,7 +303,7 @@ def refund_create_view(request: Any, case: Case) -> HttpResponse:
 
 def refund_decide_view(request: Any, case: Case, refund_pk: int) -> HttpResponse:
     _require(request, "cases.change_refundrequest")
-    refund = RefundRequest.objects.filter(pk=refund_pk, case=case).first()
+    refund = case_refund_request(case=case, pk=refund_pk)
     if refund is None:
         raise Http404
     decision = request.POST.get("decision", "")

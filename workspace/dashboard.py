@@ -3,9 +3,9 @@
 * open cases by state, overdue and at-risk counts (at risk: within the marketplace's own
   ``at_risk_business_days``, as the deadline badges);
 * refund-rejection and platform-assistance rates over the last 30 days
-  (``cases.metrics``, the scorecard's own definitions), and their trend: the same 30-day rate
-  at the end of each of the 11 weeks before and today (the scorecards' trend dates, so that
-  their daily snapshots serve);
+  (``scorecards.services.rates``, the scorecard's own definitions), and their trend: the same
+  30-day rate at the end of each of the 11 weeks before and today (the scorecards' trend
+  dates, so that their daily snapshots serve);
 * cases opened per week by kind over the last 12 weeks (weeks start on Monday, local time);
 * median time to resolution: opening to remedy (``resolved_at``) of the cases resolved in the
   last 30 days.
@@ -23,13 +23,20 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
 from django.db.models.functions import TruncWeek
 
 from cases.choices import CaseKind, CaseState
-from cases.metrics import Metric, platform_assistance_rate, refund_rejection_rate, window_bounds
 from cases.models import Case
+from cases.selectors import open_cases_q
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
-from scorecards.services import today_for
+from scorecards.models import ScorecardSnapshot
+from scorecards.services import (
+    Metric,
+    platform_assistance_rate,
+    refund_rejection_rate,
+    today_for,
+    trend_dates,
+    window_bounds,
+)
 
-from .filters import open_cases_q
 from .urgency import window_end
 
 WINDOW_DAYS = 30
@@ -184,9 +191,6 @@ def rate_trend(marketplace: Marketplace, *, at: dt.datetime) -> list[TrendPoint]
     """The two 30-day rates at the end of each of the last 11 weeks (Sundays) and today, oldest
     first. A point comes from the scorecards' daily snapshot when one was taken after its day
     ended, else it is computed (one aggregate query per point)."""
-    from scorecards.models import ScorecardSnapshot
-    from scorecards.services import trend_dates
-
     dates = trend_dates(today_for(marketplace, at), TREND_POINTS)
     stored = {
         (snapshot.metric, snapshot.as_of): _snapshot_metric(snapshot, WINDOW_DAYS)

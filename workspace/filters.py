@@ -13,20 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases import workflows
-from cases.choices import TERMINAL_STATES, CaseKind, CaseState
+from cases.choices import CaseKind, CaseState
 from cases.models import RefundRequest
+from cases.selectors import closed_cases_q, open_cases_q
 
 from .urgency import DUE_WINDOW_LABELS, DueWindow, due_window_q, marketplaces_with_calendars
 
 MINE = "mine"
 UNASSIGNED = "unassigned"
-# Sorted, so that the SQL is the same in every process (a frozenset's order depends on the hash
-# seed) and matches the partial index of open cases (``case_open_mkt_state_due``).
-CLOSED_STATES = sorted(TERMINAL_STATES)
-
-
-def open_cases_q() -> Q:
-    return ~Q(state__in=CLOSED_STATES)
 
 
 def assignee_q(value: str, user: Any) -> Q | None:
@@ -98,7 +92,7 @@ class StatusFilter(admin.SimpleListFilter):
         if value == "open":
             return queryset.filter(open_cases_q())
         if value == "closed":
-            return queryset.filter(state__in=CLOSED_STATES)
+            return queryset.filter(closed_cases_q())
         return queryset
 
 

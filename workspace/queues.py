@@ -15,9 +15,10 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.choices import CaseState
 from cases.models import Case
+from cases.selectors import open_cases_q
 
 from .counting import bounded_count
-from .filters import MINE, UNASSIGNED, assignee_q, open_cases_q, refund_q, request_now
+from .filters import MINE, UNASSIGNED, assignee_q, refund_q, request_now
 from .urgency import DueWindow, due_window_q, marketplaces_with_calendars
 
 COUNT_CAP = 99

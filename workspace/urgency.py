@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 
 from cases.events import CLOCK_LABELS
 from cases.models import Case
+from cases.selectors import overdue_q
 from cases.services import active_deadlines, deadline_status
 from cases.services.deadlines import DeadlineStatus, due_horizon
 from marketplaces.calendars import calendar_for
@@ -70,7 +71,7 @@ def window_end(marketplace: Marketplace, *, at: dt.datetime, business_days: int)
 def due_window_q(window: DueWindow | str, *, at: dt.datetime, marketplaces: list[Marketplace]) -> Q:
     """The cases whose next deadline falls in ``window``, seen at ``at``."""
     if window == DueWindow.OVERDUE:
-        return Q(next_due_at__lt=at)
+        return overdue_q(at)
     if window == DueWindow.NONE:
         return Q(next_due_at__isnull=True)
     days = 0 if window == DueWindow.TODAY else SOON_BUSINESS_DAYS

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -23,7 +23,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cases.choices import Priority
-from cases.models import Case, CaseEvent, Evidence, EvidenceRequest
+from cases.models import Case, Evidence
+from cases.selectors import (
+    case_by_reference,
+    case_evidence,
+    case_evidence_request,
+    case_list,
+    case_refund_request,
+)
 from cases.services import (
     case_available_transitions,
     case_open,
@@ -100,26 +107,16 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     def get_queryset(self) -> QuerySet[Case]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no client
             return Case.objects.none()
-        return Case.objects.filter(marketplace_id__in=self.marketplace_ids).select_related(
-            "order", "assignee"
-        )
+        return case_list(marketplace_ids=self.marketplace_ids)
 
     # -- loading --------------------------------------------------------------------------
 
     def _case(self, *, detailed: bool = False) -> Case:
-        queryset = Case.objects.filter(
-            marketplace_id__in=self.marketplace_ids, reference=self.kwargs["reference"]
+        case = case_by_reference(
+            reference=self.kwargs["reference"],
+            marketplace_ids=self.marketplace_ids,
+            with_parts=detailed,
         )
-        if detailed:
-            queryset = queryset.select_related("marketplace", "order", "assignee").prefetch_related(
-                "evidence",
-                "evidence_requests",
-                "refund_requests",
-                Prefetch("events", queryset=CaseEvent.objects.order_by("occurred_at", "pk")),
-            )
-        else:
-            queryset = queryset.select_related("marketplace", "order")
-        case = queryset.first()
         if case is None:
             raise NotFound(
                 _("There is no case %(reference)s among the cases of your marketplaces.")
@@ -301,7 +298,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         data = serializer.validated_data
         evidence_request = None
         if data.get("request") is not None:
-            evidence_request = EvidenceRequest.objects.filter(case=case, pk=data["request"]).first()
+            evidence_request = case_evidence_request(case=case, pk=data["request"])
             if evidence_request is None:
                 raise ValidationError(
                     {
@@ -328,7 +325,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
 
     def _evidence(self, evidence_id: str) -> Evidence:
         case = self._case()
-        evidence = Evidence.objects.filter(case=case, pk=int(evidence_id)).first()
+        evidence = case_evidence(case=case, pk=int(evidence_id))
         if evidence is None:
             raise NotFound(
                 _("Case %(ref)s has no evidence %(id)s.")
@@ -445,7 +442,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     )
     def evidence_request(self, request: Request, reference: str, request_id: str) -> Response:
         case = self._case()
-        evidence_request = EvidenceRequest.objects.filter(case=case, pk=int(request_id)).first()
+        evidence_request = case_evidence_request(case=case, pk=int(request_id))
         if evidence_request is None:
             raise NotFound(
                 _("Case %(ref)s has no evidence request %(id)s.")
@@ -504,7 +501,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         serializer = RefundDecisionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        refund = case.refund_requests.filter(pk=data["refund_request"]).first()
+        refund = case_refund_request(case=case, pk=data["refund_request"])
         if refund is None:
             raise ValidationError(
                 {

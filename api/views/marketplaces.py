@@ -14,9 +14,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cases.metrics import scorecard
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
+from scorecards.services import scorecard
 
 from ..serializers.marketplaces import (
     CalendarDeadlineSerializer,

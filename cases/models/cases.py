@@ -20,6 +20,7 @@ from marketplaces.models import Marketplace
 from .. import workflows
 from ..choices import (
     CLAIM_KINDS,
+    CLOSED_STATES,
     TERMINAL_STATES,
     CaseKind,
     CaseState,
@@ -35,7 +36,8 @@ WorkflowTransitions = type("WorkflowTransitions", (), workflows.fsm_transition_m
 
 class CaseQuerySet(models.QuerySet):
     def open(self) -> CaseQuerySet:
-        return self.exclude(state__in=TERMINAL_STATES)
+        """Cases still worked (the same condition as ``selectors.open_cases_q``)."""
+        return self.exclude(state__in=CLOSED_STATES)
 
     def for_list(self) -> CaseQuerySet:
         return self.select_related("marketplace", "order", "assignee")

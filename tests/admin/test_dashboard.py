@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from cases.actors import Actor
 from cases.choices import Door
-from cases.metrics import platform_assistance_rate, refund_rejection_rate
 from cases.services import case_transition, refund_decide, refund_request_create
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
+from scorecards.services import platform_assistance_rate, refund_rejection_rate
 from tests.factories import open_case, run
 from workspace.charts import Series, line_chart, stacked_bar_chart
 from workspace.dashboard import median_time_to_resolution, rate_trend

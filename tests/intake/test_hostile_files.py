@@ -144,9 +144,9 @@ def test_a_bad_file_among_good_ones_refuses_only_itself(client, customer_request
 
 
 def test_too_many_files_at_once_are_not_read(client, customer_request, monkeypatch):
-    from intake import views
+    from intake.views import form
 
-    monkeypatch.setattr(views, "MAX_FILES_PER_POST", 2)
+    monkeypatch.setattr(form, "MAX_FILES_PER_POST", 2)
     files = [
         ("files:item", f"{n}.jpg", make_photo(str(n), seed=n, size=(64, 48)), "image/jpeg")
         for n in range(4)

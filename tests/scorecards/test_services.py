@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from cases.metrics import scorecard as cases_scorecard
 from cases.services import refund_decide
 from marketplaces.models import Marketplace
 from scorecards.models import MetricPolicy, ScorecardReportSent, ScorecardSnapshot
@@ -17,6 +16,7 @@ from scorecards.services import (
     policies_for,
     policies_install_defaults,
     refund_rejection_rate_if_rejected,
+    scorecard,
     scorecard_dashboard,
     scorecard_trend,
     snapshot_take,
@@ -61,7 +61,7 @@ def refund_case(actor, marketplace, moment, decision=None):
 
 
 def test_the_api_entry_point_returns_every_metric_with_its_extras(tmall):
-    metrics = cases_scorecard(marketplace=tmall, as_of=dt.date(2025, 10, 31))
+    metrics = scorecard(marketplace=tmall, as_of=dt.date(2025, 10, 31))
     assert [m.name for m in metrics] == [
         "refund_rejection_rate",
         "platform_assistance_rate",
@@ -94,7 +94,7 @@ def test_the_api_entry_point_returns_every_metric_with_its_extras(tmall):
 
 
 def test_marketplaces_without_published_levels_show_figures_only():
-    metrics = cases_scorecard(
+    metrics = scorecard(
         marketplace=Marketplace.objects.get(code="cdiscount"), as_of=dt.date(2025, 10, 31)
     )
     assert [(m.name, m.level, m.target) for m in metrics] == [

@@ -1,4 +1,4 @@
-"""Views of the evidence intake: the upload form reached by a link, and the file views.
+"""The upload form reached by a link.
 
 The form works with and without JavaScript: the script sends each file on its own (``fetch`` is
 not used because it reports no upload progress; ``XMLHttpRequest`` does) and asks for JSON; a
@@ -13,22 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import (
-    PermissionDenied,
     RequestDataTooBig,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
 
 from cases.choices import Audience, CaseState, MediaType
 from cases.errors import EvidenceRefused
@@ -39,151 +35,22 @@ from cases.services.evidence_requests import (
     evidence_request_receive,
 )
 
-from . import ratelimit
-from .links import LinkError, LinkInvalid, link_expires_at, resolve_token
-from .serving import evidence_file_response
-from .uploads import RawNamedUpload, close_all, parse_upload, uploaded_files
+from .. import ratelimit
+from ..links import link_expires_at
+from ..uploads import RawNamedUpload, close_all, parse_upload, uploaded_files
+from .guard import LinkVisit, link_guard
+from .pages import (
+    choose_language,
+    csrf_refusal,
+    limited_message,
+    problem_page,
+    remember_language,
+    wants_json,
+    with_page_headers,
+)
 
-PLACEHOLDER_SVG = (
-    b'<svg xmlns="http://www.w3.org/2000/svg" width="240" height="180" viewBox="0 0 240 180">'
-    b'<rect width="240" height="180" fill="#eceff3"/>'
-    b'<circle cx="120" cy="90" r="22" fill="none" stroke="#9aa4b1" stroke-width="6"'
-    b' stroke-dasharray="30 12"/></svg>'
-)
-PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
-    "media-src 'self' blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
 MAX_FILES_PER_POST = 20
 OTHER_ITEM = ""  # files not tied to a checklist item
-
-
-# -- language ---------------------------------------------------------------------------------
-
-
-def choose_language(request: HttpRequest, evidence_request: EvidenceRequest | None = None) -> str:
-    """The visitor's language: chosen on the page (``?lang=``, then remembered in the language
-    cookie), else the customer's language from the order, else the browser's."""
-    supported = {code for code, _name in settings.LANGUAGES}
-    for asked in (request.GET.get("lang"), request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)):
-        if asked in supported:
-            return asked
-    if evidence_request is not None and evidence_request.audience == Audience.CUSTOMER:
-        language = evidence_request.case.order.customer_language
-        if language in supported:
-            return language
-    return translation.get_language_from_request(request)
-
-
-def _remember_language(request: HttpRequest, response: HttpResponse, language: str) -> None:
-    if request.GET.get("lang") == language:
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            max_age=365 * 24 * 3600,
-            samesite="Lax",
-            secure=request.is_secure(),
-        )
-
-
-def _page(response: HttpResponse, language: str) -> HttpResponse:
-    """Headers of every intake page: private, not indexed, the token never leaks by Referer to
-    another site ("same-origin", not "no-referrer": with that, browsers send ``Origin: null``
-    on the plain form's POST and the CSRF check must refuse it)."""
-    response["Content-Security-Policy"] = PAGE_CSP
-    response["Referrer-Policy"] = "same-origin"
-    response["Cache-Control"] = "no-store"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Content-Language"] = language
-    return response
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-# -- refusals of the whole request ------------------------------------------------------------
-
-
-def _problem(
-    request: HttpRequest,
-    *,
-    status: int,
-    title: str,
-    message: str,
-    language: str,
-    retry_after: int | None = None,
-) -> HttpResponse:
-    if _wants_json(request):
-        response: HttpResponse = JsonResponse({"error": title, "message": message}, status=status)
-    else:
-        response = render(
-            request,
-            "intake/problem.html",
-            {"title": title, "message": message, "languages": CUSTOMER_LANGUAGES},
-            status=status,
-        )
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
-    return _page(response, language)
-
-
-def link_error_page(request: HttpRequest, error: LinkError) -> HttpResponse:
-    """The 404/410 page of an unusable link: what happened, in the visitor's language, and
-    nothing about the case."""
-    language = choose_language(request)
-    if error.language and not request.GET.get("lang"):
-        language = error.language
-    with translation.override(language):
-        return _problem(
-            request,
-            status=error.status,
-            title=_("This link cannot be used"),
-            message=str(error.message),
-            language=language,
-        )
-
-
-def _too_many(request: HttpRequest, limited: ratelimit.Limited, language: str) -> HttpResponse:
-    with translation.override(language):
-        return _problem(
-            request,
-            status=429,
-            title=_("Too many attempts"),
-            message=_limited_message(limited),
-            language=language,
-            retry_after=limited.retry_after,
-        )
-
-
-def _limited_message(limited: ratelimit.Limited) -> str:
-    return translation.ngettext(
-        "Too many attempts from here. Please try again in %(minutes)d minute.",
-        "Too many attempts from here. Please try again in %(minutes)d minutes.",
-        limited.minutes,
-    ) % {"minutes": limited.minutes}
-
-
-class _CsrfCheck(CsrfViewMiddleware):
-    """Django's CSRF check, run by the view itself once the streaming parser has read the body,
-    answering with the intake's own page."""
-
-    def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
-        return _problem(
-            request,
-            status=403,
-            title=_("This page has expired"),
-            message=_("Reload the page and send your files again."),
-            language=translation.get_language(),
-        )
-
-
-def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
-    return _CsrfCheck(lambda _request: HttpResponse()).process_view(request, None, (), {})
-
-
-# -- the form ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -216,19 +83,9 @@ def _label(text: str) -> str:
 
 
 @csrf_exempt  # checked in the view: the body must first be read by the streaming parser
-def upload(request: HttpRequest, token: str) -> HttpResponse:
-    address = ratelimit.client_address(request)
-    limited = ratelimit.hit("visit_address", address) or ratelimit.blocked(
-        "invalid_address", address
-    )
-    if limited:
-        return _too_many(request, limited, choose_language(request))
-    try:
-        evidence_request = resolve_token(token)
-    except LinkError as error:
-        if isinstance(error, LinkInvalid):
-            ratelimit.hit("invalid_address", address)
-        return link_error_page(request, error)
+@link_guard()
+def upload(request: HttpRequest, visit: LinkVisit) -> HttpResponse:
+    token, evidence_request, address = visit.token, visit.evidence_request, visit.address
     language = choose_language(request, evidence_request)
     translation.activate(language)
     if request.method in {"GET", "HEAD"}:
@@ -237,8 +94,8 @@ def upload(request: HttpRequest, token: str) -> HttpResponse:
         response = _receive(request, token, evidence_request, language, address)
     else:
         response = HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
-    _remember_language(request, response, language)
-    return _page(response, language)
+    remember_language(request, response, language)
+    return with_page_headers(response, language)
 
 
 def _receive(
@@ -262,7 +119,7 @@ def _receive(
         UnreadablePostError,  # the client went away mid-upload
     ):
         close_all(request)
-        return _problem(
+        return problem_page(
             request,
             status=400,
             title=_("The upload did not arrive whole"),
@@ -270,7 +127,7 @@ def _receive(
             language=language,
         )
     try:
-        refusal = _csrf_refusal(request)
+        refusal = csrf_refusal(request)
         if refusal is not None:
             return refusal
         results: list[FileResult] = []
@@ -304,7 +161,7 @@ def _receive(
     finally:
         close_all(request)
     evidence_request.refresh_from_db(fields=["fulfilled_at"])
-    if _wants_json(request):
+    if wants_json(request):
         refused = bool(results) and all(result.status == "refused" for result in results)
         limited = any(result.status == "limited" for result in results)
         payload = {
@@ -339,7 +196,7 @@ def _receive_one(
         "upload_address", address
     )
     if limited:
-        return FileResult(display_name, item, "limited", _limited_message(limited)), False
+        return FileResult(display_name, item, "limited", limited_message(limited)), False
     try:
         received = evidence_request_receive(
             evidence_request=evidence_request,
@@ -498,90 +355,3 @@ def _render_form(
     if results and all(result.status == "refused" for result in results):
         status = 422
     return render(request, "intake/upload.html", context, status=status)
-
-
-# -- files ------------------------------------------------------------------------------------
-
-
-def _staff_evidence(request: HttpRequest, pk: int) -> Evidence | HttpResponse:
-    user = request.user
-    if not user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-    if not (user.is_active and user.is_staff and user.has_perm("cases.view_case")):
-        raise PermissionDenied
-    evidence = Evidence.objects.filter(pk=pk).first()
-    if evidence is None:
-        raise Http404
-    return evidence
-
-
-def _link_evidence(request: HttpRequest, token: str, pk: int) -> Evidence | HttpResponse:
-    """Evidence the link's holder may see: sent through that same link (request), of its case.
-    A partner's link therefore never shows the customer's files, nor the other way round."""
-    address = ratelimit.client_address(request)
-    limited = ratelimit.hit("visit_address", address) or ratelimit.blocked(
-        "invalid_address", address
-    )
-    if limited:
-        return _too_many(request, limited, choose_language(request))
-    try:
-        evidence_request = resolve_token(token)
-    except LinkError as error:
-        if isinstance(error, LinkInvalid):
-            ratelimit.hit("invalid_address", address)
-        raise Http404 from error
-    evidence = Evidence.objects.filter(
-        pk=pk, case_id=evidence_request.case_id, request_id=evidence_request.pk
-    ).first()
-    if evidence is None:
-        raise Http404
-    return evidence
-
-
-def _thumbnail_or_placeholder(request: HttpRequest, evidence: Evidence) -> HttpResponse:
-    if evidence.thumbnail:
-        return evidence_file_response(request, evidence, thumbnail=True)
-    # The preview is made in the background; until then a neutral placeholder, never cached.
-    # The header lets the form's script know to ask again a little later.
-    response = HttpResponse(PLACEHOLDER_SVG, content_type="image/svg+xml")
-    response["Cache-Control"] = "no-store"
-    response["X-Preview-Pending"] = "1"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
-
-
-@require_safe
-def evidence_file(request: HttpRequest, pk: int) -> HttpResponse:
-    evidence = _staff_evidence(request, pk)
-    if isinstance(evidence, HttpResponse):
-        return evidence
-    return evidence_file_response(request, evidence)
-
-
-@require_safe
-def evidence_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
-    evidence = _staff_evidence(request, pk)
-    if isinstance(evidence, HttpResponse):
-        return evidence
-    return _thumbnail_or_placeholder(request, evidence)
-
-
-@require_safe
-def link_file(request: HttpRequest, token: str, pk: int) -> HttpResponse:
-    evidence = _link_evidence(request, token, pk)
-    if isinstance(evidence, HttpResponse):
-        return evidence
-    response = evidence_file_response(request, evidence)
-    response["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-@require_safe
-def link_thumbnail(request: HttpRequest, token: str, pk: int) -> HttpResponse:
-    evidence = _link_evidence(request, token, pk)
-    if isinstance(evidence, HttpResponse):
-        return evidence
-    response = _thumbnail_or_placeholder(request, evidence)
-    response["Referrer-Policy"] = "no-referrer"
-    return response

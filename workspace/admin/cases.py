@@ -1,10 +1,9 @@
-"""The support workspace in the Django admin: the case list agents work from, the case page
-with its transition buttons, evidence gallery, evidence requests, refund decisions and
-timeline, and read-only views of the audit trail.
+"""The case list agents work from, and the case page with its transition buttons, evidence
+gallery, evidence requests, refund decisions and timeline.
 
 Every change goes through ``cases.services`` (the admin never saves a case, an order, a file or a
-decision itself); a refusal is shown in the service's own words. The pieces live in the
-``workspace`` app: filters, deadline windows, the case page, bulk actions, counting.
+decision itself); a refusal is shown in the service's own words. The pieces are the
+workspace's own modules: filters, deadline windows, the case page, bulk actions, counting.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import F
 from django.http import HttpResponseRedirect
@@ -24,10 +22,18 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from workspace import bulk, case_actions
-from workspace.case_page import case_page
-from workspace.counting import EstimatedCountPaginator
-from workspace.filters import (
+from cases.actors import Actor
+from cases.choices import TERMINAL_STATES, Audience, Door, RefundRejectionReason
+from cases.errors import DomainError
+from cases.models import Case
+from cases.selectors import case_list
+from cases.services import case_assign, case_open, case_update_details
+from cases.services.cases import EDITABLE_DETAILS
+
+from .. import bulk, case_actions
+from ..case_page import case_page
+from ..counting import EstimatedCountPaginator
+from ..filters import (
     AssigneeFilter,
     DueFilter,
     KindFilter,
@@ -36,170 +42,11 @@ from workspace.filters import (
     StateFilter,
     StatusFilter,
 )
-from workspace.forms import SavedViewForm, staff_users
-from workspace.search import case_search_q
-from workspace.urgency import next_deadline_badge
-
-from .actors import Actor
-from .choices import TERMINAL_STATES, Audience, Door, RefundRejectionReason
-from .errors import DomainError
-from .models import Case, CaseEvent, Evidence, EvidenceRequest, Order, RefundRequest
-from .services import case_assign, case_open, case_update_details, order_upsert
-from .services.cases import EDITABLE_DETAILS
-from .services.orders import ORDER_FIELDS
-
-
-class ServiceRefused(Exception):
-    """A service refused what a change form asked; the form is shown again with the reason."""
-
-    def __init__(self, form: forms.BaseForm, error: DomainError) -> None:
-        super().__init__(error.message)
-        self.form = form
-        self.error = error
-
-
-class ServiceFormAdmin(admin.ModelAdmin):
-    """A ModelAdmin whose ``save_model`` calls services. A refusal (``ServiceRefused``) rolls
-    back everything the save did and shows the form again, with what was typed and the
-    service's message on the field it concerns."""
-
-    def changeform_view(
-        self,
-        request: Any,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> Any:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceRefused as refused:
-            return self._render_refused(request, object_id, form_url, refused, extra_context)
-
-    def _render_refused(
-        self,
-        request: Any,
-        object_id: str | None,
-        form_url: str,
-        refused: ServiceRefused,
-        extra_context: dict[str, Any] | None,
-    ) -> Any:
-        form, error = refused.form, refused.error
-        field = error.field if error.field in form.fields else None
-        form.add_error(field, error.message)
-        add = object_id is None
-        obj = None if add else self.get_object(request, object_id)
-        fieldsets = self.get_fieldsets(request, obj)
-        admin_form = helpers.AdminForm(
-            form,
-            list(fieldsets),
-            self.get_prepopulated_fields(request, obj),
-            self.get_readonly_fields(request, obj),
-            model_admin=self,
-        )
-        title = gettext("Add %s") if add else gettext("Change %s")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title % self.opts.verbose_name,
-            "subtitle": str(obj) if obj else None,
-            "adminform": admin_form,
-            "object_id": object_id,
-            "original": obj,
-            "is_popup": False,
-            "to_field": None,
-            "media": self.media + admin_form.media,
-            "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(form, []),
-            "preserved_filters": self.get_preserved_filters(request),
-            **(extra_context or {}),
-        }
-        return self.render_change_form(
-            request, context, add=add, change=not add, obj=obj, form_url=form_url
-        )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Lists that only show: changes happen on the case page, through the services."""
-
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
-
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-
-def case_link(case: Case) -> str:
-    url = reverse("admin:cases_case_change", args=[case.pk])
-    return format_html('<a href="{}">{}</a>', url, case.reference)
-
-
-# -- orders --------------------------------------------------------------------------------------
-
-
-class OrderForm(forms.ModelForm):
-    class Meta:
-        model = Order
-        fields = ("marketplace", "external_id", *ORDER_FIELDS)
-
-
-@admin.register(Order)
-class OrderAdmin(ServiceFormAdmin):
-    list_display = (
-        "external_id",
-        "marketplace",
-        "customer_name",
-        "customer_email",
-        "placed_at",
-        "promised_ship_date",
-        "shipped_at",
-        "shipping_scope",
-        "total",
-        "currency",
-    )
-    list_filter = ("marketplace", "shipping_scope")
-    list_select_related = ("marketplace",)
-    search_fields = ("=external_id", "customer_name", "=customer_email")
-    search_help_text = _("Order id (exact), customer name, customer e-mail (exact)")
-    ordering = ("-placed_at", "-pk")
-    form = OrderForm
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
-    readonly_fields = ("cases_of_order",)
-
-    def get_fields(self, request: Any, obj: Any = None) -> list[str]:
-        fields = ["marketplace", "external_id", *ORDER_FIELDS]
-        return [*fields, "cases_of_order"] if obj else fields
-
-    def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
-        # Integrations refer to an order by marketplace and id: both are fixed once created.
-        return ("marketplace", "external_id", "cases_of_order") if obj else ()
-
-    @admin.display(description=_("cases"))
-    def cases_of_order(self, obj: Order) -> str:
-        links = [case_link(case) for case in obj.cases.order_by("opened_at")[:50]]
-        return format_html(", ".join(["{}"] * len(links)), *links) if links else "—"
-
-    def save_model(self, request: Any, obj: Order, form: forms.ModelForm, change: bool) -> None:
-        fields = {name: form.cleaned_data[name] for name in ORDER_FIELDS if name in form.fields}
-        if change:
-            fields = {name: value for name, value in fields.items() if name in form.changed_data}
-        marketplace = obj.marketplace if change else form.cleaned_data["marketplace"]
-        external_id = obj.external_id if change else form.cleaned_data["external_id"]
-        order, _created = order_upsert(marketplace=marketplace, external_id=external_id, **fields)
-        obj.pk = order.pk
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-
-# -- cases ---------------------------------------------------------------------------------------
+from ..forms import SavedViewForm, staff_users
+from ..models import SavedView
+from ..search import case_search_q
+from ..urgency import next_deadline_badge
+from .base import ServiceFormAdmin, ServiceRefused
 
 
 class CaseAddForm(forms.ModelForm):
@@ -316,7 +163,9 @@ class CaseAdmin(ServiceFormAdmin):
     # -- list ------------------------------------------------------------------------------
 
     def get_queryset(self, request: Any) -> Any:
-        return super().get_queryset(request).select_related("marketplace", "order", "assignee")
+        queryset = case_list(with_marketplace=True)
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
 
     def get_search_results(self, request: Any, queryset: Any, search_term: str) -> Any:
         condition = case_search_q(search_term)
@@ -549,8 +398,6 @@ class CaseAdmin(ServiceFormAdmin):
 
     def save_view(self, request: Any) -> Any:
         """Save the current list (filters, search, ordering) under a name, for the index."""
-        from workspace.models import SavedView
-
         if request.method != "POST" or not request.user.has_perm("workspace.add_savedview"):
             return redirect("admin:cases_case_changelist")
         form = SavedViewForm(request.POST)
@@ -568,130 +415,3 @@ class CaseAdmin(ServiceFormAdmin):
             % {"name": form.cleaned_data["name"]},
         )
         return HttpResponseRedirect(f"{changelist}?{query}" if query else changelist)
-
-
-# -- evidence, requests, refunds, audit: read-only lists ---------------------------------------
-
-
-@admin.register(Evidence)
-class EvidenceAdmin(ReadOnlyAdmin):
-    list_display = (
-        "preview",
-        "case_column",
-        "media_type",
-        "original_name",
-        "size_bytes",
-        "review_status",
-        "source",
-        "uploaded_at",
-    )
-    list_filter = ("media_type", "review_status", "source")
-    list_select_related = ("case",)
-    search_fields = ("=case__reference", "original_name", "=sha256")
-    ordering = ("-uploaded_at", "-pk")
-
-    @admin.display(description=_("preview"))
-    def preview(self, obj: Evidence) -> str:
-        if not obj.thumbnail:
-            return "—"
-        return format_html(
-            '<img src="{}" alt="" class="ws-list-thumb" loading="lazy">',
-            reverse("intake:evidence-thumbnail", args=[obj.pk]),
-        )
-
-    @admin.display(description=_("case"), ordering="case__reference")
-    def case_column(self, obj: Evidence) -> str:
-        return case_link(obj.case)
-
-
-@admin.register(EvidenceRequest)
-class EvidenceRequestAdmin(ReadOnlyAdmin):
-    list_display = (
-        "case_column",
-        "audience",
-        "due_at",
-        "created_at",
-        "reminder_sent_at",
-        "fulfilled_at",
-        "revoked_at",
-    )
-    list_filter = ("audience",)
-    list_select_related = ("case",)
-    search_fields = ("=case__reference",)
-    ordering = ("-created_at", "-pk")
-    exclude = ("token_nonce",)
-
-    @admin.display(description=_("case"), ordering="case__reference")
-    def case_column(self, obj: EvidenceRequest) -> str:
-        return case_link(obj.case)
-
-
-class UndecidedFilter(admin.SimpleListFilter):
-    title = _("decision")
-    parameter_name = "decided"
-
-    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("no", _("Awaiting a decision")), ("yes", _("Decided"))]
-
-    def queryset(self, request: Any, queryset: Any) -> Any:
-        if self.value() == "no":
-            return queryset.filter(decision="")
-        if self.value() == "yes":
-            return queryset.exclude(decision="")
-        return queryset
-
-
-@admin.register(RefundRequest)
-class RefundRequestAdmin(ReadOnlyAdmin):
-    list_display = (
-        "case_column",
-        "amount",
-        "currency",
-        "requested_at",
-        "decision",
-        "approved_amount",
-        "decided_at",
-        "decided_by_name",
-        "rejection_reason",
-        "overturned_at",
-    )
-    list_filter = (UndecidedFilter, "decision", "marketplace", "rejection_reason")
-    list_select_related = ("case",)
-    search_fields = ("=case__reference",)
-    ordering = ("-requested_at", "-pk")
-
-    @admin.display(description=_("case"), ordering="case__reference")
-    def case_column(self, obj: RefundRequest) -> str:
-        return case_link(obj.case)
-
-
-@admin.register(CaseEvent)
-class CaseEventAdmin(ReadOnlyAdmin):
-    """The audit trail: visible, never editable or deletable."""
-
-    list_display = (
-        "occurred_at",
-        "case_column",
-        "event_type",
-        "transition",
-        "from_state",
-        "to_state",
-        "actor_name",
-        "door",
-        "recorded_at",
-    )
-    list_filter = ("event_type", "door", "actor_type")
-    list_select_related = ("case",)
-    search_fields = ("=case__reference",)
-    ordering = ("-occurred_at", "-pk")
-
-    @admin.display(description=_("case"), ordering="case__reference")
-    def case_column(self, obj: CaseEvent) -> str:
-        return case_link(obj.case)
-
-
-admin.site.site_header = _("aftersales · support workspace")
-admin.site.site_title = _("aftersales")
-admin.site.index_title = _("Work queues")
-# The case list needs the width: its filters are on the right, the header links to the rest.
-admin.site.enable_nav_sidebar = False

@@ -5,9 +5,9 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from cases.metrics import scorecard
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
+from scorecards.services import scorecard
 
 
 class Command(BaseCommand):

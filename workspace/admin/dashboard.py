@@ -1,25 +1,23 @@
-"""The dashboard page, the language switch and users' saved case lists."""
+"""The dashboard page and the language switch."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.i18n import set_language
 
 from cases.choices import CaseKind
 
-from .charts import PALETTE, Series, line_chart, stacked_bar_chart
-from .dashboard import overview, rate_trend, weekly_openings
-from .models import Dashboard, SavedView
-from .urgency import marketplaces_with_calendars
+from ..charts import PALETTE, Series, line_chart, stacked_bar_chart
+from ..dashboard import overview, rate_trend, weekly_openings
+from ..models import Dashboard
+from ..urgency import marketplaces_with_calendars
 
 
 def _float(value: Any) -> float | None:
@@ -129,55 +127,3 @@ class DashboardAdmin(admin.ModelAdmin):
                 for state, label, n in summary.open_by_state
             ],
         }
-
-
-@admin.register(SavedView)
-class SavedViewAdmin(admin.ModelAdmin):
-    """Each user sees and manages only the case lists they saved."""
-
-    list_display = ("name", "open_link", "created_at")
-    fields = ("name", "query")
-
-    def get_queryset(self, request: Any) -> Any:
-        return super().get_queryset(request).filter(owner=request.user)
-
-    @admin.display(description=gettext_lazy("list"))
-    def open_link(self, obj: SavedView) -> str:
-        base = reverse("admin:cases_case_changelist")
-        return format_html('<a href="{}?{}">{}</a>', base, obj.query, _("Open the list"))
-
-    def get_form(self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        base = super().get_form(request, obj, change=change, **kwargs)
-        owner = request.user
-
-        class OwnedSavedViewForm(base):  # type: ignore[misc,valid-type]
-            # The owner is not a form field, so Django cannot check (owner, name) itself.
-            def clean_name(self) -> str:
-                name = self.cleaned_data["name"]
-                taken = SavedView.objects.filter(owner=owner, name=name).exclude(
-                    pk=self.instance.pk
-                )
-                if taken.exists():
-                    raise ValidationError(
-                        _("You already have a list named “%(name)s”."), params={"name": name}
-                    )
-                return name
-
-        return OwnedSavedViewForm
-
-    def save_model(self, request: Any, obj: SavedView, form: Any, change: bool) -> None:
-        if not change:
-            obj.owner = request.user
-        super().save_model(request, obj, form, change)
-
-    def _own(self, request: Any, obj: Any) -> bool:
-        return obj is None or obj.owner_id == request.user.pk
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return super().has_change_permission(request, obj) and self._own(request, obj)
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return super().has_delete_permission(request, obj) and self._own(request, obj)
-
-    def has_view_permission(self, request: Any, obj: Any = None) -> bool:
-        return super().has_view_permission(request, obj) and self._own(request, obj)

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
-from cases.metrics import platform_assistance_rate, refund_rejection_rate
 from cases.services import refund_decide
 from marketplaces.models import Marketplace
+from scorecards.services import platform_assistance_rate, refund_rejection_rate
 from tests.factories import make_order, open_case, run
 
 pytestmark = pytest.mark.django_db

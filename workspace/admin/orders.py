@@ -1,0 +1,74 @@
+"""Orders: created and changed through ``cases.services.order_upsert``, never deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Order
+from cases.services import order_upsert
+from cases.services.orders import ORDER_FIELDS
+
+from ..counting import EstimatedCountPaginator
+from .base import ServiceFormAdmin, case_link
+
+
+class OrderForm(forms.ModelForm):
+    class Meta:
+        model = Order
+        fields = ("marketplace", "external_id", *ORDER_FIELDS)
+
+
+@admin.register(Order)
+class OrderAdmin(ServiceFormAdmin):
+    list_display = (
+        "external_id",
+        "marketplace",
+        "customer_name",
+        "customer_email",
+        "placed_at",
+        "promised_ship_date",
+        "shipped_at",
+        "shipping_scope",
+        "total",
+        "currency",
+    )
+    list_filter = ("marketplace", "shipping_scope")
+    list_select_related = ("marketplace",)
+    search_fields = ("=external_id", "customer_name", "=customer_email")
+    search_help_text = _("Order id (exact), customer name, customer e-mail (exact)")
+    ordering = ("-placed_at", "-pk")
+    form = OrderForm
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    readonly_fields = ("cases_of_order",)
+
+    def get_fields(self, request: Any, obj: Any = None) -> list[str]:
+        fields = ["marketplace", "external_id", *ORDER_FIELDS]
+        return [*fields, "cases_of_order"] if obj else fields
+
+    def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
+        # Integrations refer to an order by marketplace and id: both are fixed once created.
+        return ("marketplace", "external_id", "cases_of_order") if obj else ()
+
+    @admin.display(description=_("cases"))
+    def cases_of_order(self, obj: Order) -> str:
+        links = [case_link(case) for case in obj.cases.order_by("opened_at")[:50]]
+        return format_html(", ".join(["{}"] * len(links)), *links) if links else "—"
+
+    def save_model(self, request: Any, obj: Order, form: forms.ModelForm, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in ORDER_FIELDS if name in form.fields}
+        if change:
+            fields = {name: value for name, value in fields.items() if name in form.changed_data}
+        marketplace = obj.marketplace if change else form.cleaned_data["marketplace"]
+        external_id = obj.external_id if change else form.cleaned_data["external_id"]
+        order, _created = order_upsert(marketplace=marketplace, external_id=external_id, **fields)
+        obj.pk = order.pk
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
