@@ -14,6 +14,8 @@ from rest_framework import serializers
 from cases.models import PLAUSIBLE_DATES
 from marketplaces.models import Marketplace
 
+from .serializers.base import RejectUnknownFieldsMixin
+
 
 class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 time WITH its offset. A time without one is refused: the API cannot guess
@@ -41,10 +43,11 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
-class ApiModelSerializer(serializers.ModelSerializer):
-    """ModelSerializer whose times must carry an offset, and whose read-only choice fields
-    document the empty value they can hold (DRF drops ``allow_blank`` on read-only fields, and
-    the schema would then promise a value that is sometimes "")."""
+class ApiModelSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
+    """ModelSerializer that refuses unknown fields in a body (``serializers.base``), whose
+    times must carry an offset, and whose read-only choice fields document the empty value they
+    can hold (DRF drops ``allow_blank`` on read-only fields, and the schema would then promise a
+    value that is sometimes "")."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,

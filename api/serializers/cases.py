@@ -24,6 +24,7 @@ from cases.services import active_deadlines, case_available_transitions, deadlin
 from cases.services.deadlines import DeadlineStatus
 
 from ..fields import ApiModelSerializer, AwareDateTimeField, MarketplaceCodeField
+from .base import InputSerializer, unknown_field_errors
 from .orders import OrderSerializer
 
 # Deadline name -> stored column (``cases.services.deadlines``).
@@ -125,11 +126,23 @@ class EvidenceSerializer(ApiModelSerializer):
         return _absolute(self.context, path)
 
 
-class ChecklistItemSerializer(serializers.Serializer):
+class ChecklistItemSerializer(InputSerializer):
     key = serializers.CharField(max_length=64)
     label = serializers.CharField(max_length=200)
     hint = serializers.CharField(max_length=500, required=False, allow_blank=True)
     required = serializers.BooleanField(default=True)
+
+
+class ChecklistItemInputField(serializers.JSONField):
+    """One item as sent: a label, or an object whose keys are those of a checklist item (an
+    unknown key is refused here, like everywhere in a body); its values are the service's to
+    check (``normalise_checklist``), in the same words at every door."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        errors = unknown_field_errors(data, accepted=ChecklistItemSerializer().accepted_fields())
+        if errors:
+            raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
 
 @extend_schema_field(
@@ -147,15 +160,16 @@ class ChecklistItemSerializer(serializers.Serializer):
                         "hint": {"type": "string", "maxLength": 500},
                         "required": {"type": "boolean", "default": True},
                     },
+                    "additionalProperties": False,
                 },
             ]
         },
     }
 )
 class ChecklistInputField(serializers.ListField):
-    """What to send, item by item; checked by the service (``normalise_checklist``)."""
+    """What to send, item by item."""
 
-    child = serializers.JSONField()
+    child = ChecklistItemInputField()
 
 
 class EvidenceRequestSerializer(ApiModelSerializer):
@@ -387,7 +401,7 @@ class CaseDetailSerializer(CaseSerializer):
 # -- writing ------------------------------------------------------------------------------------
 
 
-class RefundRequestInputSerializer(serializers.Serializer):
+class RefundRequestInputSerializer(InputSerializer):
     amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True
     )
@@ -398,7 +412,7 @@ class RefundRequestInputSerializer(serializers.Serializer):
     )
 
 
-class CaseCreateSerializer(serializers.Serializer):
+class CaseCreateSerializer(InputSerializer):
     marketplace = MarketplaceCodeField()
     order = serializers.CharField(
         max_length=100, help_text="The order's external id (import it first with /orders/)."
@@ -442,7 +456,7 @@ class CaseCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class CaseUpdateSerializer(serializers.Serializer):
+class CaseUpdateSerializer(InputSerializer):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     external_claim_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -451,7 +465,7 @@ class CaseUpdateSerializer(serializers.Serializer):
     )
 
 
-class TransitionInputSerializer(serializers.Serializer):
+class TransitionInputSerializer(InputSerializer):
     transition = serializers.CharField(
         max_length=64, help_text="A name from available_transitions."
     )
@@ -477,7 +491,7 @@ class TransitionInputSerializer(serializers.Serializer):
     )
 
 
-class EvidenceUploadSerializer(serializers.Serializer):
+class EvidenceUploadSerializer(InputSerializer):
     # Empty files are the service's to refuse, in the same words as at every other door.
     file = serializers.FileField(
         allow_empty_file=True,
@@ -497,7 +511,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
     )
 
 
-class EvidenceRequestInputSerializer(serializers.Serializer):
+class EvidenceRequestInputSerializer(InputSerializer):
     audience = serializers.ChoiceField(choices=Audience.choices, default=Audience.CUSTOMER)
     checklist = ChecklistInputField(
         required=False, help_text="Default: the checklist of the case's kind."
@@ -508,7 +522,7 @@ class EvidenceRequestInputSerializer(serializers.Serializer):
     )
 
 
-class RefundDecisionInputSerializer(serializers.Serializer):
+class RefundDecisionInputSerializer(InputSerializer):
     refund_request = serializers.IntegerField(help_text="The refund request's id.")
     decision = serializers.ChoiceField(choices=RefundDecision.choices)
     approved_amount = serializers.DecimalField(

@@ -55,7 +55,7 @@ from ..serializers.cases import (
     TransitionInputSerializer,
     TransitionOptionSerializer,
 )
-from .base import DOOR, ApiGenericViewSet
+from .base import DOOR, ApiGenericViewSet, refuse_body_fields
 
 _VERSION_TAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
 
@@ -452,6 +452,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
                 % {"ref": case.reference, "id": request_id}
             )
         if request.method == "DELETE":
+            refuse_body_fields(request)
             evidence_request = evidence_request_revoke(
                 evidence_request=evidence_request, actor=self.actor, door=DOOR
             )

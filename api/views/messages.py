@@ -19,7 +19,12 @@ from ..filters import MessageFilter
 from ..pagination import KeysetPagination
 from ..parsers import LimitedJSONParser
 from ..problems import Problem, field_error
-from ..serializers.messages import MessageBatchResultSerializer, MessageSerializer
+from ..serializers.base import refuse_unknown_fields_in_list
+from ..serializers.messages import (
+    MessageBatchResultSerializer,
+    MessageInputSerializer,
+    MessageSerializer,
+)
 from ..throttling import BulkImportThrottle, ClientRateThrottle
 from .base import DOOR, ApiGenericViewSet
 
@@ -69,7 +74,7 @@ class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         "seller's answer records the first response of the open cases it answers. If any "
         "item is invalid nothing is written and the problem lists every error with the item's "
         "`index` and `field`.",
-        request=MessageSerializer(many=True),
+        request=MessageInputSerializer(many=True),
         responses={200: MessageBatchResultSerializer},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -82,6 +87,7 @@ class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             )
         if not items:
             raise Problem(400, "invalid", _("The list is empty: send at least one message."))
+        refuse_unknown_fields_in_list(items, MessageInputSerializer())
         try:
             result = message_import_batch(
                 messages=items, marketplaces=self.marketplaces, actor=self.actor, door=DOOR
