@@ -43,16 +43,38 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
+class ApiChoiceField(serializers.ChoiceField):
+    """A choice whose refusal lists the valid values: "“parcel” is not a valid choice; use one
+    of: out_of_stock, oversized, ..." (DRF only says that it is not one)."""
+
+    default_error_messages = {
+        "invalid_choice": _("“{input}” is not a valid choice; use one of: {valid}."),
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "" and self.allow_blank:
+            return ""
+        try:
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            self.fail(
+                "invalid_choice",
+                input=str(data)[:40],
+                valid=", ".join(str(value) for value in self.choices),
+            )
+
+
 class ApiModelSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """ModelSerializer that refuses unknown fields in a body (``serializers.base``), whose
-    times must carry an offset, and whose read-only choice fields document the empty value they
-    can hold (DRF drops ``allow_blank`` on read-only fields, and the schema would then promise a
-    value that is sometimes "")."""
+    times must carry an offset, whose invalid choices list the valid ones, and whose read-only
+    choice fields document the empty value they can hold (DRF drops ``allow_blank`` on read-only
+    fields, and the schema would then promise a value that is sometimes "")."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: AwareDateTimeField,
     }
+    serializer_choice_field = ApiChoiceField
 
     def include_extra_kwargs(
         self, kwargs: dict[str, Any], extra_kwargs: dict[str, Any]

@@ -219,7 +219,9 @@ class MessageFilter(StrictFilterSet):
     )
     case = django_filters.CharFilter(field_name="case__reference", label="The case reference.")
     conversation_id = django_filters.CharFilter(field_name="conversation_id")
-    direction = django_filters.ChoiceFilter(field_name="direction", choices=Direction.choices)
+    direction = CommaChoicesFilter(
+        field_name="direction", allowed=Direction.values, label="Directions, comma-separated."
+    )
     sent_before = AwareIsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
     sent_after = AwareIsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
 

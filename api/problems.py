@@ -260,7 +260,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if isinstance(exc.detail, dict | list):
             errors = field_errors(exc.detail)
             detail = (
-                _("One item is invalid; see errors.")
+                _("One value is invalid; see errors.")
                 if len(errors) == 1
                 else _("%(count)s values are invalid; see errors.") % {"count": len(errors)}
             )

@@ -23,7 +23,7 @@ from cases.models import Case, CaseEvent, Evidence, EvidenceRequest, Order, Refu
 from cases.services import active_deadlines, case_available_transitions, deadline_status
 from cases.services.deadlines import DeadlineStatus
 
-from ..fields import ApiModelSerializer, AwareDateTimeField, MarketplaceCodeField
+from ..fields import ApiChoiceField, ApiModelSerializer, AwareDateTimeField, MarketplaceCodeField
 from .base import InputSerializer, unknown_field_errors
 from .orders import OrderSerializer
 
@@ -417,7 +417,7 @@ class CaseCreateSerializer(InputSerializer):
     order = serializers.CharField(
         max_length=100, help_text="The order's external id (import it first with /orders/)."
     )
-    kind = serializers.ChoiceField(choices=CaseKind.choices)
+    kind = ApiChoiceField(choices=CaseKind.choices)
     external_id = serializers.CharField(
         max_length=100,
         required=False,
@@ -429,7 +429,7 @@ class CaseCreateSerializer(InputSerializer):
         required=False, help_text="When it was opened on the marketplace (default now)."
     )
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    priority = ApiChoiceField(choices=Priority.choices, required=False)
     refund_request = RefundRequestInputSerializer(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -457,7 +457,7 @@ class CaseCreateSerializer(InputSerializer):
 
 
 class CaseUpdateSerializer(InputSerializer):
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    priority = ApiChoiceField(choices=Priority.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     external_claim_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
     expected_version = serializers.IntegerField(
@@ -478,7 +478,7 @@ class TransitionInputSerializer(InputSerializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=20000, help_text="Needed by reject, withdraw."
     )
-    reason_code = serializers.ChoiceField(
+    reason_code = ApiChoiceField(
         choices=RefundRejectionReason.choices,
         required=False,
         allow_blank=True,
@@ -497,7 +497,7 @@ class EvidenceUploadSerializer(InputSerializer):
         allow_empty_file=True,
         help_text="A photo (JPEG, PNG, WebP, HEIC) or a video (MP4, MOV, WebM).",
     )
-    source = serializers.ChoiceField(
+    source = ApiChoiceField(
         choices=[EvidenceSource.API, EvidenceSource.CUSTOMER, EvidenceSource.PARTNER],
         default=EvidenceSource.API,
         help_text="Who made the file: api (default), customer or partner.",
@@ -512,7 +512,7 @@ class EvidenceUploadSerializer(InputSerializer):
 
 
 class EvidenceRequestInputSerializer(InputSerializer):
-    audience = serializers.ChoiceField(choices=Audience.choices, default=Audience.CUSTOMER)
+    audience = ApiChoiceField(choices=Audience.choices, default=Audience.CUSTOMER)
     checklist = ChecklistInputField(
         required=False, help_text="Default: the checklist of the case's kind."
     )
@@ -524,11 +524,11 @@ class EvidenceRequestInputSerializer(InputSerializer):
 
 class RefundDecisionInputSerializer(InputSerializer):
     refund_request = serializers.IntegerField(help_text="The refund request's id.")
-    decision = serializers.ChoiceField(choices=RefundDecision.choices)
+    decision = ApiChoiceField(choices=RefundDecision.choices)
     approved_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, required=False, help_text="For partially_approved."
     )
-    reason_code = serializers.ChoiceField(
+    reason_code = ApiChoiceField(
         choices=RefundRejectionReason.choices,
         required=False,
         allow_blank=True,

@@ -284,7 +284,7 @@ def test_the_order_import_points_at_the_item_and_field(api):
     body = assert_problem(api.post("/api/v1/orders/", items, format="json"), 400, "invalid")
 
     assert body["errors"] == [unknown("domestic", ORDER_ACCEPTED, "/3/domestic", index=3)]
-    assert body["detail"] == "One item is invalid; see errors."
+    assert body["detail"] == "One value is invalid; see errors."
     assert not Order.objects.exists()
 
 
