@@ -20,21 +20,12 @@ from cases.choices import (
     RefundRejectionReason,
 )
 from cases.models import Case, CaseEvent, Evidence, EvidenceRequest, Order, RefundRequest
-from cases.services import active_deadlines, case_available_transitions, deadline_status
-from cases.services.deadlines import DeadlineStatus
+from cases.services import case_available_transitions
 
+from ..deadlines import DEADLINES, DeadlineOutcome, case_deadlines
 from ..fields import ApiChoiceField, ApiModelSerializer, AwareDateTimeField, MarketplaceCodeField
 from .base import InputSerializer, unknown_field_errors
 from .orders import OrderSerializer
-
-# Deadline name -> stored column (``cases.services.deadlines``).
-DEADLINES = {
-    "response": "response_due_at",
-    "evidence": "evidence_due_at",
-    "resolution": "resolution_due_at",
-    "supplier_contact": "supplier_contact_due_at",
-    "supplier_switch": "supplier_switch_due_at",
-}
 
 
 def _absolute(context: dict[str, Any], path: str) -> str:
@@ -56,16 +47,20 @@ class TransitionOptionSerializer(serializers.Serializer):
 class DeadlineSerializer(serializers.Serializer):
     name = serializers.ChoiceField(choices=list(DEADLINES))
     due_at = serializers.DateTimeField()
-    running = serializers.BooleanField(
-        help_text="True while the clock runs (false once met, stopped or not applicable now)."
-    )
+    running = serializers.BooleanField(help_text="True while the clock runs.")
     status = serializers.ChoiceField(
-        choices=[s.value for s in DeadlineStatus],
-        allow_null=True,
-        help_text="on_track, at_risk or overdue for a running clock; null otherwise.",
+        choices=[outcome.value for outcome in DeadlineOutcome],
+        help_text="A running clock: on_track, at_risk (due within the marketplace's at-risk "
+        "business days) or overdue. A stopped one: met (stopped on or before due_at) or "
+        "missed (stopped after it). not_started: the clock has a due time but has not run "
+        "(it runs in a state the case has not reached, or the case took another path).",
     )
     business_days_left = serializers.IntegerField(
-        allow_null=True, help_text="0 on the due day, negative when overdue."
+        allow_null=True,
+        help_text="Running clocks: 0 on the due day, negative when overdue; null otherwise.",
+    )
+    stopped_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a stopped clock stopped; null while running or not run."
     )
 
 
@@ -369,28 +364,7 @@ class CaseDetailSerializer(CaseSerializer):
 
     @extend_schema_field(DeadlineSerializer(many=True))
     def get_deadlines(self, case: Case) -> list[dict[str, Any]]:
-        now = self._now()
-        running = active_deadlines(case)
-        out = []
-        for name, column in DEADLINES.items():
-            due = getattr(case, column)
-            if due is None:
-                continue
-            state = (
-                deadline_status(due, at=now, marketplace=case.marketplace)
-                if name in running
-                else None
-            )
-            out.append(
-                {
-                    "name": name,
-                    "due_at": due,
-                    "running": name in running,
-                    "status": state.status.value if state else None,
-                    "business_days_left": state.business_days_left if state else None,
-                }
-            )
-        return DeadlineSerializer(out, many=True).data
+        return DeadlineSerializer(case_deadlines(case, at=self._now()), many=True).data
 
     @extend_schema_field(EvidenceSerializer(many=True))
     def get_evidence(self, case: Case) -> list[dict[str, Any]]:
