@@ -290,6 +290,7 @@ SPECTACULAR_SETTINGS = {
         "EvidenceSourceEnum": "cases.choices.EvidenceSource",
         "UploadSourceEnum": ["api", "customer", "partner"],
         "MessageChannelEnum": "messaging.models.MessageChannel",
+        "MetricUnitEnum": ["ratio", "seconds", "score"],  # scorecards.definitions.Unit
     },
 }
 # Bodies above this size are refused (413) before being read (a 10,000-order import is ~5 MB).

@@ -109,10 +109,12 @@ class MarketplaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiGe
 
     @extend_schema(
         summary="Scorecard: the metrics the engine computes",
-        description="Each metric with numerator, denominator and value (a ratio from 0 to 1, "
-        "null when nothing was counted), over the `window_days` local days ending on `as_of`. "
-        "Metrics may carry more attributes (targets, levels): clients should ignore what they "
-        "do not know.",
+        description="Each metric with numerator, denominator and `value` (numerator / "
+        "denominator, null when nothing was counted) in its `unit`: `ratio` (0 to 1), "
+        "`seconds` (an average duration) or `score` (points); `display` is the value as text "
+        "(`1.25 %`, `2 d 3 h`). Over the `window_days` local days ending on `as_of`, unless "
+        "the metric's rule fixes its own window (its `window_days` says). Metrics may carry "
+        "more attributes: clients should ignore what they do not know.",
         parameters=[ScorecardQuerySerializer],
         responses=ScorecardSerializer,
     )
