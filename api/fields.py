@@ -145,3 +145,21 @@ class PlausibleDateField(serializers.DateField):
         if not PLAUSIBLE_DATES[0] <= day <= PLAUSIBLE_DATES[1]:
             self.fail("implausible", first=PLAUSIBLE_DATES[0], last=PLAUSIBLE_DATES[1])
         return day
+
+
+class ChoiceNameField(ApiChoiceField):
+    """An integer choice shown and given by its name: ``"urgent"``, not ``40`` (a number that
+    says nothing without the table of ``cases.choices.Priority``)."""
+
+    def __init__(self, *, choices_enum: type[models.IntegerChoices], **kwargs: Any) -> None:
+        self.by_name = {member.name.lower(): member for member in choices_enum}
+        self.names = {member.value: name for name, member in self.by_name.items()}
+        super().__init__(choices=[(name, m.label) for name, m in self.by_name.items()], **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        return int(self.by_name[super().to_internal_value(data)])
+
+    def to_representation(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return self.names.get(int(value), str(value))

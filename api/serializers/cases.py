@@ -23,7 +23,13 @@ from cases.models import Case, CaseEvent, Evidence, EvidenceRequest, Order, Refu
 from cases.services import case_available_transitions
 
 from ..deadlines import DEADLINES, DeadlineOutcome, case_deadlines
-from ..fields import ApiChoiceField, ApiModelSerializer, AwareDateTimeField, MarketplaceCodeField
+from ..fields import (
+    ApiChoiceField,
+    ApiModelSerializer,
+    AwareDateTimeField,
+    ChoiceNameField,
+    MarketplaceCodeField,
+)
 from .base import InputSerializer, unknown_field_errors
 from .orders import OrderSerializer
 
@@ -67,7 +73,12 @@ class DeadlineSerializer(serializers.Serializer):
 class EvidenceSerializer(ApiModelSerializer):
     """A stored photo or video (metadata) and the link to download it with the client's key."""
 
-    request = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    evidence_request = serializers.PrimaryKeyRelatedField(
+        source="request",
+        read_only=True,
+        allow_null=True,
+        help_text="The id of the evidence request this file answers, if any.",
+    )
     download_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
 
@@ -88,7 +99,7 @@ class EvidenceSerializer(ApiModelSerializer):
             "container",
             "source",
             "checklist_item",
-            "request",
+            "evidence_request",
             "uploaded_at",
             "review_status",
             "review_reason",
@@ -237,7 +248,11 @@ class RefundRequestSerializer(ApiModelSerializer):
 class EventActorSerializer(serializers.Serializer):
     type = serializers.CharField(source="actor_type")
     name = serializers.CharField(source="actor_name")
-    ref = serializers.CharField(source="actor_ref")
+    ref = serializers.CharField(
+        source="actor_ref",
+        help_text="The API client's id, or the evidence request's id for an upload link; "
+        "empty for staff users (see name) and the system.",
+    )
 
 
 class CaseEventSerializer(ApiModelSerializer):
@@ -277,6 +292,7 @@ class CaseSerializer(ApiModelSerializer):
     assignee = serializers.CharField(
         source="assignee.username", read_only=True, default=None, allow_null=True
     )
+    priority = ChoiceNameField(choices_enum=Priority, read_only=True)
     overdue = serializers.SerializerMethodField()
 
     class Meta:
@@ -403,7 +419,7 @@ class CaseCreateSerializer(InputSerializer):
         required=False, help_text="When it was opened on the marketplace (default now)."
     )
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
-    priority = ApiChoiceField(choices=Priority.choices, required=False)
+    priority = ChoiceNameField(choices_enum=Priority, required=False, help_text="Default: normal.")
     refund_request = RefundRequestInputSerializer(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -431,7 +447,7 @@ class CaseCreateSerializer(InputSerializer):
 
 
 class CaseUpdateSerializer(InputSerializer):
-    priority = ApiChoiceField(choices=Priority.choices, required=False)
+    priority = ChoiceNameField(choices_enum=Priority, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     external_claim_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
     expected_version = serializers.IntegerField(
@@ -477,7 +493,7 @@ class EvidenceUploadSerializer(InputSerializer):
         help_text="Who made the file: api (default), customer or partner.",
     )
     checklist_item = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    request = serializers.IntegerField(
+    evidence_request = serializers.IntegerField(
         required=False, help_text="The evidence request this file answers (its id)."
     )
     uploaded_at = AwareDateTimeField(

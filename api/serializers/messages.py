@@ -82,7 +82,7 @@ class MessageBatchResultSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="New messages.")
     updated = serializers.IntegerField(help_text="Known messages with at least one change.")
     unchanged = serializers.IntegerField(help_text="Known messages sent again with no change.")
-    first_responses = serializers.ListField(
+    first_responded_cases = serializers.ListField(
         child=serializers.CharField(),
         help_text="References of the cases whose first response this import recorded.",
     )

@@ -300,13 +300,16 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         evidence_request = None
-        if data.get("request") is not None:
-            evidence_request = EvidenceRequest.objects.filter(case=case, pk=data["request"]).first()
+        if data.get("evidence_request") is not None:
+            evidence_request = EvidenceRequest.objects.filter(
+                case=case, pk=data["evidence_request"]
+            ).first()
             if evidence_request is None:
                 raise ValidationError(
                     {
-                        "request": [
-                            _("This case has no evidence request %(id)s.") % {"id": data["request"]}
+                        "evidence_request": [
+                            _("This case has no evidence request %(id)s.")
+                            % {"id": data["evidence_request"]}
                         ]
                     }
                 )

@@ -103,7 +103,7 @@ class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
                     "created": result.created,
                     "updated": result.updated,
                     "unchanged": result.unchanged,
-                    "first_responses": result.first_responses,
+                    "first_responded_cases": result.first_responses,
                 }
             ).data
         )

@@ -157,7 +157,7 @@ def _writes(actor, client, capture) -> dict[str, Callable[[], Write]]:
         case = _claim(actor)
         url = f"/api/v1/cases/{case.reference}/evidence/"
         body = {"file": SimpleUploadedFile("box.jpg", make_photo("box", seed=7, size=(64, 48)))}
-        accepted = ["file", "source", "checklist_item", "request", "uploaded_at"]
+        accepted = ["file", "source", "checklist_item", "evidence_request", "uploaded_at"]
         return Write("post", url, body, accepted, 201, format="multipart")
 
     def evidence_request() -> Write:
