@@ -9,16 +9,35 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import get_error_detail
+from rest_framework.request import Request
 
 from cases.choices import TERMINAL_STATES, CaseKind, CaseState
 from cases.models import Case, Order
 from messaging.models import Direction, Message
+
+from .problems import QueryParametersInvalid
+
+
+class ApiFilterBackend(django_filters.rest_framework.DjangoFilterBackend):
+    """django-filter's backend whose refusals name the query parameter: their errors carry
+    ``parameter`` and no body ``pointer`` (``api.problems.QueryParametersInvalid``)."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        try:
+            return super().filter_queryset(request, queryset, view)
+        except ValidationError as exc:
+            raise QueryParametersInvalid(exc.detail) from exc
+        except DjangoValidationError as exc:  # raised by a filter method (marketplace codes)
+            raise QueryParametersInvalid(get_error_detail(exc)) from exc
 
 
 class CommaChoicesField(forms.Field):

@@ -23,7 +23,16 @@ OVERVIEW = Path(__file__).with_name("overview.md")
 class FieldErrorSerializer(serializers.Serializer):
     field = serializers.CharField(allow_null=True, help_text="The field, null for the whole item.")
     pointer = serializers.CharField(
-        allow_null=True, required=False, help_text="JSON pointer into the body, e.g. /3/placed_at."
+        allow_null=True,
+        required=False,
+        help_text="JSON pointer into the body, e.g. /3/placed_at; null for a query parameter "
+        "or a header.",
+    )
+    parameter = serializers.CharField(
+        allow_null=True, required=False, help_text="The query parameter, e.g. kind."
+    )
+    header = serializers.CharField(
+        allow_null=True, required=False, help_text="The header, e.g. If-Match."
     )
     detail = serializers.CharField()
     code = serializers.CharField()

@@ -12,7 +12,6 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -36,9 +35,10 @@ from cases.services import (
     refund_request_create,
 )
 
-from ..filters import CaseFilter
+from ..filters import ApiFilterBackend, CaseFilter
 from ..pagination import KeysetPagination
 from ..parsers import LimitedJSONParser
+from ..problems import HeaderInvalid
 from ..serializers.cases import (
     CaseCreateSerializer,
     CaseDetailSerializer,
@@ -91,7 +91,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}"
     serializer_class = CaseSerializer
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ApiFilterBackend]
     filterset_class = CaseFilter
     ordering_fields = ("opened_at", "resolution_due_at", "next_due_at")
     default_ordering = "-opened_at"
@@ -143,7 +143,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             return body_value
         match = _VERSION_TAG.match(header)
         if match is None:
-            raise ValidationError(
+            raise HeaderInvalid(
                 {"If-Match": [_('If-Match must hold the case\'s ETag (its version), e.g. "3".')]}
             )
         version = int(match.group(1))

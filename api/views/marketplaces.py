@@ -18,6 +18,7 @@ from cases.metrics import scorecard
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 
+from ..problems import QueryParametersInvalid
 from ..serializers.marketplaces import (
     CalendarDeadlineSerializer,
     CalendarQuerySerializer,
@@ -72,7 +73,8 @@ class MarketplaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiGe
     def calendar(self, request: Request, code: str) -> Response:
         marketplace = self.get_object()
         query = CalendarQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        if not query.is_valid():
+            raise QueryParametersInvalid(query.errors)
         params = query.validated_data
         calendar = calendar_for(marketplace)
         if "year" in params:
@@ -122,7 +124,8 @@ class MarketplaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiGe
     def scorecard(self, request: Request, code: str) -> Response:
         marketplace = self.get_object()
         query = ScorecardQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        if not query.is_valid():
+            raise QueryParametersInvalid(query.errors)
         params = query.validated_data
         as_of = params.get("as_of") or calendar_for(marketplace).local_date(dt.datetime.now(dt.UTC))
         window = params["window_days"]

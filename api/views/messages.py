@@ -6,7 +6,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.request import Request
@@ -15,7 +14,7 @@ from rest_framework.response import Response
 from messaging.models import Message
 from messaging.services import MessageImportRefused, message_import_batch
 
-from ..filters import MessageFilter
+from ..filters import ApiFilterBackend, MessageFilter
 from ..pagination import KeysetPagination
 from ..parsers import LimitedJSONParser
 from ..problems import Problem, field_error
@@ -46,7 +45,7 @@ class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
 
     serializer_class = MessageSerializer
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ApiFilterBackend]
     filterset_class = MessageFilter
     ordering_fields = ("sent_at",)
     default_ordering = "-sent_at"

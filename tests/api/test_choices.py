@@ -40,7 +40,8 @@ def test_filtering_cases_by_an_unknown_kind_lists_the_kinds(api):
     assert problem["errors"] == [
         {
             "field": "kind",
-            "pointer": "/kind",
+            "pointer": None,
+            "parameter": "kind",
             "detail": f"Unknown value parcel; use one or more of: {KINDS} (comma-separated).",
             "code": "invalid_choice",
         }
