@@ -428,5 +428,6 @@ def test_every_request_body_is_a_closed_object_in_the_schema(client):
         assert objects, label
         for name, obj in objects:
             assert obj.get("additionalProperties") is False, (label, name)
+    assert "`unknown_field`" in openapi["info"]["description"]  # api/overview.md says it
     checklist = openapi["components"]["schemas"]["EvidenceRequestInputRequest"]["properties"]
     assert checklist["checklist"]["items"]["oneOf"][1]["additionalProperties"] is False
