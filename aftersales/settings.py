@@ -286,6 +286,7 @@ SPECTACULAR_SETTINGS = {
         "validatorUrl": None,
         "persistAuthorization": True,
     },
+    "GET_LIB_DOC_EXCLUDES": "api.schema.library_doc_excludes",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.describe_api",
@@ -296,6 +297,8 @@ SPECTACULAR_SETTINGS = {
         "RefundRejectionReasonEnum": "cases.choices.RefundRejectionReason",
         "EvidenceSourceEnum": "cases.choices.EvidenceSource",
         "UploadSourceEnum": ["api", "customer", "partner"],
+        "MessageChannelEnum": "messaging.models.MessageChannel",
+        "MetricUnitEnum": ["ratio", "seconds", "score"],  # scorecards.definitions.Unit
     },
 }
 # Bodies above this size are refused (413) before being read (a 10,000-order import is ~5 MB).

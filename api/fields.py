@@ -14,6 +14,8 @@ from rest_framework import serializers
 from cases.models import PLAUSIBLE_DATES
 from marketplaces.models import Marketplace
 
+from .serializers.base import RejectUnknownFieldsMixin
+
 
 class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 time WITH its offset. A time without one is refused: the API cannot guess
@@ -41,15 +43,38 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value)
 
 
-class ApiModelSerializer(serializers.ModelSerializer):
-    """ModelSerializer whose times must carry an offset, and whose read-only choice fields
-    document the empty value they can hold (DRF drops ``allow_blank`` on read-only fields, and
-    the schema would then promise a value that is sometimes "")."""
+class ApiChoiceField(serializers.ChoiceField):
+    """A choice whose refusal lists the valid values: "“parcel” is not a valid choice; use one
+    of: out_of_stock, oversized, ..." (DRF only says that it is not one)."""
+
+    default_error_messages = {
+        "invalid_choice": _("“{input}” is not a valid choice; use one of: {valid}."),
+    }
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "" and self.allow_blank:
+            return ""
+        try:
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            self.fail(
+                "invalid_choice",
+                input=str(data)[:40],
+                valid=", ".join(str(value) for value in self.choices),
+            )
+
+
+class ApiModelSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
+    """ModelSerializer that refuses unknown fields in a body (``serializers.base``), whose
+    times must carry an offset, whose invalid choices list the valid ones, and whose read-only
+    choice fields document the empty value they can hold (DRF drops ``allow_blank`` on read-only
+    fields, and the schema would then promise a value that is sometimes "")."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: AwareDateTimeField,
     }
+    serializer_choice_field = ApiChoiceField
 
     def include_extra_kwargs(
         self, kwargs: dict[str, Any], extra_kwargs: dict[str, Any]
@@ -120,3 +145,21 @@ class PlausibleDateField(serializers.DateField):
         if not PLAUSIBLE_DATES[0] <= day <= PLAUSIBLE_DATES[1]:
             self.fail("implausible", first=PLAUSIBLE_DATES[0], last=PLAUSIBLE_DATES[1])
         return day
+
+
+class ChoiceNameField(ApiChoiceField):
+    """An integer choice shown and given by its name: ``"urgent"``, not ``40`` (a number that
+    says nothing without the table of ``cases.choices.Priority``)."""
+
+    def __init__(self, *, choices_enum: type[models.IntegerChoices], **kwargs: Any) -> None:
+        self.by_name = {member.name.lower(): member for member in choices_enum}
+        self.names = {member.value: name for name, member in self.by_name.items()}
+        super().__init__(choices=[(name, m.label) for name, m in self.by_name.items()], **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        return int(self.by_name[super().to_internal_value(data)])
+
+    def to_representation(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return self.names.get(int(value), str(value))

@@ -9,17 +9,36 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import get_error_detail
+from rest_framework.request import Request
 
 from cases.choices import CaseKind, CaseState
 from cases.models import Case, Order
 from cases.selectors import closed_cases_q, not_overdue_q, open_cases_q, overdue_q
 from messaging.models import Direction, Message
+
+from .problems import QueryParametersInvalid
+
+
+class ApiFilterBackend(django_filters.rest_framework.DjangoFilterBackend):
+    """django-filter's backend whose refusals name the query parameter: their errors carry
+    ``parameter`` and no body ``pointer`` (``api.problems.QueryParametersInvalid``)."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        try:
+            return super().filter_queryset(request, queryset, view)
+        except ValidationError as exc:
+            raise QueryParametersInvalid(exc.detail) from exc
+        except DjangoValidationError as exc:  # raised by a filter method (marketplace codes)
+            raise QueryParametersInvalid(get_error_detail(exc)) from exc
 
 
 class CommaChoicesField(forms.Field):
@@ -218,7 +237,9 @@ class MessageFilter(StrictFilterSet):
     )
     case = django_filters.CharFilter(field_name="case__reference", label="The case reference.")
     conversation_id = django_filters.CharFilter(field_name="conversation_id")
-    direction = django_filters.ChoiceFilter(field_name="direction", choices=Direction.choices)
+    direction = CommaChoicesFilter(
+        field_name="direction", allowed=Direction.values, label="Directions, comma-separated."
+    )
     sent_before = AwareIsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
     sent_after = AwareIsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
 

@@ -19,11 +19,12 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from .problems import QueryParametersInvalid
 
 
 class KeysetPagination(BasePagination):
@@ -40,7 +41,7 @@ class KeysetPagination(BasePagination):
         name = raw.removeprefix("-")
         if name not in allowed:
             choices = ", ".join(f"{n}, -{n}" for n in allowed)
-            raise ValidationError(
+            raise QueryParametersInvalid(
                 {
                     self.ordering_query_param: [
                         _("Order by one of: %(choices)s.") % {"choices": choices}
@@ -58,7 +59,7 @@ class KeysetPagination(BasePagination):
         except ValueError:
             size = 0
         if not 1 <= size <= self.max_page_size:
-            raise ValidationError(
+            raise QueryParametersInvalid(
                 {
                     self.page_size_query_param: [
                         _("Give a page size from 1 to %(max)s.") % {"max": self.max_page_size}
@@ -86,7 +87,7 @@ class KeysetPagination(BasePagination):
             UnicodeDecodeError,
             DjangoValidationError,
         ) as exc:
-            raise ValidationError(
+            raise QueryParametersInvalid(
                 {
                     self.cursor_query_param: [
                         _(

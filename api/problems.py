@@ -252,8 +252,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         code = getattr(exc, "problem_code", None) or _api_exception_code(exc)
         if isinstance(exc.detail, dict | list):
             errors = field_errors(exc.detail)
+            if isinstance(exc, OutsideBodyInvalid):
+                errors = [_outside_body(error, exc.location) for error in errors]
             detail = (
-                _("One item is invalid; see errors.")
+                _("One value is invalid; see errors.")
                 if len(errors) == 1
                 else _("%(count)s values are invalid; see errors.") % {"count": len(errors)}
             )
@@ -277,6 +279,28 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return problem_response(
         500, code="server_error", detail=str(HTTP_CODES["server_error"]), request=request
     )
+
+
+class OutsideBodyInvalid(exceptions.ValidationError):
+    """Invalid values sent outside the body (query parameters, headers): their errors name the
+    ``parameter`` or ``header`` and have no ``pointer``, since there is no body to point into."""
+
+    location = ""
+
+    def __init__(self, detail: Any = None, code: str | None = None) -> None:
+        super().__init__(detail, code)
+
+
+class QueryParametersInvalid(OutsideBodyInvalid):
+    location = "parameter"
+
+
+class HeaderInvalid(OutsideBodyInvalid):
+    location = "header"
+
+
+def _outside_body(error: dict[str, Any], location: str) -> dict[str, Any]:
+    return {**error, "pointer": None, location: error["field"]}
 
 
 class Problem(exceptions.APIException):

@@ -1,5 +1,6 @@
 """OpenAPI schema (drf-spectacular): the key scheme, the problem answers of every operation, the
-``Idempotency-Key`` header, and the overview text (``api/overview.md``)."""
+``Idempotency-Key`` header, closed request bodies (``additionalProperties: false``), and the
+overview text (``api/overview.md``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .problems import PROBLEM_CONTENT_TYPE
+from .serializers.base import RejectUnknownFieldsMixin
 
 OVERVIEW = Path(__file__).with_name("overview.md")
 
@@ -20,7 +23,16 @@ OVERVIEW = Path(__file__).with_name("overview.md")
 class FieldErrorSerializer(serializers.Serializer):
     field = serializers.CharField(allow_null=True, help_text="The field, null for the whole item.")
     pointer = serializers.CharField(
-        allow_null=True, required=False, help_text="JSON pointer into the body, e.g. /3/placed_at."
+        allow_null=True,
+        required=False,
+        help_text="JSON pointer into the body, e.g. /3/placed_at; null for a query parameter "
+        "or a header.",
+    )
+    parameter = serializers.CharField(
+        allow_null=True, required=False, help_text="The query parameter, e.g. kind."
+    )
+    header = serializers.CharField(
+        allow_null=True, required=False, help_text="The header, e.g. If-Match."
     )
     detail = serializers.CharField()
     code = serializers.CharField()
@@ -112,6 +124,16 @@ class ProblemAutoSchema(AutoSchema):
             )
         return responses
 
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        # drf-spectacular has no setting for closed objects: a body serializer that refuses
+        # unknown fields (serializers.base) says so in its request component.
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(
+            force_instance(serializer), RejectUnknownFieldsMixin
+        ):
+            schema["additionalProperties"] = False
+        return schema
+
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())
         if self.method == "POST":
@@ -125,6 +147,26 @@ class ProblemAutoSchema(AutoSchema):
                 )
             )
         return parameters
+
+
+def library_doc_excludes() -> list[type]:
+    """``GET_LIB_DOC_EXCLUDES``: the API's own base classes join DRF's, so that their
+    docstrings (written for developers) do not become the description of every component or
+    operation without a docstring of its own."""
+    from drf_spectacular.plumbing import get_lib_doc_excludes
+
+    from .fields import ApiModelSerializer
+    from .serializers.base import InputSerializer
+    from .views.base import ApiGenericViewSet, ApiViewMixin
+
+    return [
+        *get_lib_doc_excludes(),
+        RejectUnknownFieldsMixin,
+        InputSerializer,
+        ApiModelSerializer,
+        ApiViewMixin,
+        ApiGenericViewSet,
+    ]
 
 
 def describe_api(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict:

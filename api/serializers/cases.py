@@ -20,20 +20,18 @@ from cases.choices import (
     RefundRejectionReason,
 )
 from cases.models import Case, CaseEvent, Evidence, EvidenceRequest, Order, RefundRequest
-from cases.services import active_deadlines, case_available_transitions, deadline_status
-from cases.services.deadlines import DeadlineStatus
+from cases.services import case_available_transitions
 
-from ..fields import ApiModelSerializer, AwareDateTimeField, MarketplaceCodeField
+from ..deadlines import DEADLINES, DeadlineOutcome, case_deadlines
+from ..fields import (
+    ApiChoiceField,
+    ApiModelSerializer,
+    AwareDateTimeField,
+    ChoiceNameField,
+    MarketplaceCodeField,
+)
+from .base import InputSerializer, unknown_field_errors
 from .orders import OrderSerializer
-
-# Deadline name -> stored column (``cases.services.deadlines``).
-DEADLINES = {
-    "response": "response_due_at",
-    "evidence": "evidence_due_at",
-    "resolution": "resolution_due_at",
-    "supplier_contact": "supplier_contact_due_at",
-    "supplier_switch": "supplier_switch_due_at",
-}
 
 
 def _absolute(context: dict[str, Any], path: str) -> str:
@@ -55,23 +53,32 @@ class TransitionOptionSerializer(serializers.Serializer):
 class DeadlineSerializer(serializers.Serializer):
     name = serializers.ChoiceField(choices=list(DEADLINES))
     due_at = serializers.DateTimeField()
-    running = serializers.BooleanField(
-        help_text="True while the clock runs (false once met, stopped or not applicable now)."
-    )
+    running = serializers.BooleanField(help_text="True while the clock runs.")
     status = serializers.ChoiceField(
-        choices=[s.value for s in DeadlineStatus],
-        allow_null=True,
-        help_text="on_track, at_risk or overdue for a running clock; null otherwise.",
+        choices=[outcome.value for outcome in DeadlineOutcome],
+        help_text="A running clock: on_track, at_risk (due within the marketplace's at-risk "
+        "business days) or overdue. A stopped one: met (stopped on or before due_at) or "
+        "missed (stopped after it). not_started: the clock has a due time but has not run "
+        "(it runs in a state the case has not reached, or the case took another path).",
     )
     business_days_left = serializers.IntegerField(
-        allow_null=True, help_text="0 on the due day, negative when overdue."
+        allow_null=True,
+        help_text="Running clocks: 0 on the due day, negative when overdue; null otherwise.",
+    )
+    stopped_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a stopped clock stopped; null while running or not run."
     )
 
 
 class EvidenceSerializer(ApiModelSerializer):
     """A stored photo or video (metadata) and the link to download it with the client's key."""
 
-    request = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    evidence_request = serializers.PrimaryKeyRelatedField(
+        source="request",
+        read_only=True,
+        allow_null=True,
+        help_text="The id of the evidence request this file answers, if any.",
+    )
     download_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
 
@@ -92,7 +99,7 @@ class EvidenceSerializer(ApiModelSerializer):
             "container",
             "source",
             "checklist_item",
-            "request",
+            "evidence_request",
             "uploaded_at",
             "review_status",
             "review_reason",
@@ -125,11 +132,23 @@ class EvidenceSerializer(ApiModelSerializer):
         return _absolute(self.context, path)
 
 
-class ChecklistItemSerializer(serializers.Serializer):
+class ChecklistItemSerializer(InputSerializer):
     key = serializers.CharField(max_length=64)
     label = serializers.CharField(max_length=200)
     hint = serializers.CharField(max_length=500, required=False, allow_blank=True)
     required = serializers.BooleanField(default=True)
+
+
+class ChecklistItemInputField(serializers.JSONField):
+    """One item as sent: a label, or an object whose keys are those of a checklist item (an
+    unknown key is refused here, like everywhere in a body); its values are the service's to
+    check (``normalise_checklist``), in the same words at every door."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        errors = unknown_field_errors(data, accepted=ChecklistItemSerializer().accepted_fields())
+        if errors:
+            raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
 
 @extend_schema_field(
@@ -147,15 +166,16 @@ class ChecklistItemSerializer(serializers.Serializer):
                         "hint": {"type": "string", "maxLength": 500},
                         "required": {"type": "boolean", "default": True},
                     },
+                    "additionalProperties": False,
                 },
             ]
         },
     }
 )
 class ChecklistInputField(serializers.ListField):
-    """What to send, item by item; checked by the service (``normalise_checklist``)."""
+    """What to send, item by item."""
 
-    child = serializers.JSONField()
+    child = ChecklistItemInputField()
 
 
 class EvidenceRequestSerializer(ApiModelSerializer):
@@ -228,7 +248,11 @@ class RefundRequestSerializer(ApiModelSerializer):
 class EventActorSerializer(serializers.Serializer):
     type = serializers.CharField(source="actor_type")
     name = serializers.CharField(source="actor_name")
-    ref = serializers.CharField(source="actor_ref")
+    ref = serializers.CharField(
+        source="actor_ref",
+        help_text="The API client's id, or the evidence request's id for an upload link; "
+        "empty for staff users (see name) and the system.",
+    )
 
 
 class CaseEventSerializer(ApiModelSerializer):
@@ -268,6 +292,7 @@ class CaseSerializer(ApiModelSerializer):
     assignee = serializers.CharField(
         source="assignee.username", read_only=True, default=None, allow_null=True
     )
+    priority = ChoiceNameField(choices_enum=Priority, read_only=True)
     overdue = serializers.SerializerMethodField()
 
     class Meta:
@@ -355,28 +380,7 @@ class CaseDetailSerializer(CaseSerializer):
 
     @extend_schema_field(DeadlineSerializer(many=True))
     def get_deadlines(self, case: Case) -> list[dict[str, Any]]:
-        now = self._now()
-        running = active_deadlines(case)
-        out = []
-        for name, column in DEADLINES.items():
-            due = getattr(case, column)
-            if due is None:
-                continue
-            state = (
-                deadline_status(due, at=now, marketplace=case.marketplace)
-                if name in running
-                else None
-            )
-            out.append(
-                {
-                    "name": name,
-                    "due_at": due,
-                    "running": name in running,
-                    "status": state.status.value if state else None,
-                    "business_days_left": state.business_days_left if state else None,
-                }
-            )
-        return DeadlineSerializer(out, many=True).data
+        return DeadlineSerializer(case_deadlines(case, at=self._now()), many=True).data
 
     @extend_schema_field(EvidenceSerializer(many=True))
     def get_evidence(self, case: Case) -> list[dict[str, Any]]:
@@ -387,7 +391,7 @@ class CaseDetailSerializer(CaseSerializer):
 # -- writing ------------------------------------------------------------------------------------
 
 
-class RefundRequestInputSerializer(serializers.Serializer):
+class RefundRequestInputSerializer(InputSerializer):
     amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, coerce_to_string=True
     )
@@ -398,12 +402,12 @@ class RefundRequestInputSerializer(serializers.Serializer):
     )
 
 
-class CaseCreateSerializer(serializers.Serializer):
+class CaseCreateSerializer(InputSerializer):
     marketplace = MarketplaceCodeField()
     order = serializers.CharField(
         max_length=100, help_text="The order's external id (import it first with /orders/)."
     )
-    kind = serializers.ChoiceField(choices=CaseKind.choices)
+    kind = ApiChoiceField(choices=CaseKind.choices)
     external_id = serializers.CharField(
         max_length=100,
         required=False,
@@ -415,7 +419,7 @@ class CaseCreateSerializer(serializers.Serializer):
         required=False, help_text="When it was opened on the marketplace (default now)."
     )
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    priority = ChoiceNameField(choices_enum=Priority, required=False, help_text="Default: normal.")
     refund_request = RefundRequestInputSerializer(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -442,8 +446,8 @@ class CaseCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class CaseUpdateSerializer(serializers.Serializer):
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+class CaseUpdateSerializer(InputSerializer):
+    priority = ChoiceNameField(choices_enum=Priority, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20000)
     external_claim_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
     expected_version = serializers.IntegerField(
@@ -451,7 +455,7 @@ class CaseUpdateSerializer(serializers.Serializer):
     )
 
 
-class TransitionInputSerializer(serializers.Serializer):
+class TransitionInputSerializer(InputSerializer):
     transition = serializers.CharField(
         max_length=64, help_text="A name from available_transitions."
     )
@@ -464,7 +468,7 @@ class TransitionInputSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=20000, help_text="Needed by reject, withdraw."
     )
-    reason_code = serializers.ChoiceField(
+    reason_code = ApiChoiceField(
         choices=RefundRejectionReason.choices,
         required=False,
         allow_blank=True,
@@ -477,19 +481,19 @@ class TransitionInputSerializer(serializers.Serializer):
     )
 
 
-class EvidenceUploadSerializer(serializers.Serializer):
+class EvidenceUploadSerializer(InputSerializer):
     # Empty files are the service's to refuse, in the same words as at every other door.
     file = serializers.FileField(
         allow_empty_file=True,
         help_text="A photo (JPEG, PNG, WebP, HEIC) or a video (MP4, MOV, WebM).",
     )
-    source = serializers.ChoiceField(
+    source = ApiChoiceField(
         choices=[EvidenceSource.API, EvidenceSource.CUSTOMER, EvidenceSource.PARTNER],
         default=EvidenceSource.API,
         help_text="Who made the file: api (default), customer or partner.",
     )
     checklist_item = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    request = serializers.IntegerField(
+    evidence_request = serializers.IntegerField(
         required=False, help_text="The evidence request this file answers (its id)."
     )
     uploaded_at = AwareDateTimeField(
@@ -497,8 +501,8 @@ class EvidenceUploadSerializer(serializers.Serializer):
     )
 
 
-class EvidenceRequestInputSerializer(serializers.Serializer):
-    audience = serializers.ChoiceField(choices=Audience.choices, default=Audience.CUSTOMER)
+class EvidenceRequestInputSerializer(InputSerializer):
+    audience = ApiChoiceField(choices=Audience.choices, default=Audience.CUSTOMER)
     checklist = ChecklistInputField(
         required=False, help_text="Default: the checklist of the case's kind."
     )
@@ -508,13 +512,13 @@ class EvidenceRequestInputSerializer(serializers.Serializer):
     )
 
 
-class RefundDecisionInputSerializer(serializers.Serializer):
+class RefundDecisionInputSerializer(InputSerializer):
     refund_request = serializers.IntegerField(help_text="The refund request's id.")
-    decision = serializers.ChoiceField(choices=RefundDecision.choices)
+    decision = ApiChoiceField(choices=RefundDecision.choices)
     approved_amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, required=False, help_text="For partially_approved."
     )
-    reason_code = serializers.ChoiceField(
+    reason_code = ApiChoiceField(
         choices=RefundRejectionReason.choices,
         required=False,
         allow_blank=True,

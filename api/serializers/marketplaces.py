@@ -15,6 +15,7 @@ from django.utils.functional import Promise
 from rest_framework import serializers
 
 from marketplaces.models import Marketplace
+from scorecards.definitions import Unit
 
 from ..fields import ApiModelSerializer, PlausibleDateField
 
@@ -112,15 +113,66 @@ class ScorecardQuerySerializer(serializers.Serializer):
     window_days = serializers.IntegerField(required=False, min_value=1, max_value=400, default=30)
 
 
+class MetricLevelSerializer(serializers.Serializer):
+    level = serializers.CharField(help_text="The level's name: 5, 4.6... (Tmall), met, green...")
+    bound = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        allow_null=True,
+        help_text="The edge of the level, in the metric's unit; null: every value not reached by "
+        "a better level.",
+    )
+    inclusive = serializers.BooleanField(help_text="A value exactly at bound reaches the level.")
+    text = serializers.CharField(help_text="The condition as people read it: ≤ 0.50 %, < 2 d 3 h.")
+
+
 class MetricSerializer(serializers.Serializer):
-    """One metric; any further attribute the engine gives (target, level...) is included."""
+    """One metric. ``value`` is a number in ``unit``; ``display`` is the same value as text.
+    Any further attribute the engine gives is included (clients ignore what they do not know)."""
 
     name = serializers.CharField()
-    numerator = serializers.IntegerField()
-    denominator = serializers.IntegerField()
-    value = serializers.DecimalField(
-        max_digits=12, decimal_places=6, allow_null=True, help_text="numerator / denominator."
+    label = serializers.CharField()
+    unit = serializers.ChoiceField(
+        choices=[unit.value for unit in Unit],
+        help_text="What value is in: ratio (a fraction from 0 to 1: 0.0125 is 1.25 %), seconds "
+        "(an average duration) or score (points).",
     )
+    numerator = serializers.IntegerField(
+        help_text="ratio: the rows counted; seconds: their total duration in seconds; score: "
+        "the weighted sum of the scores."
+    )
+    denominator = serializers.IntegerField(
+        help_text="ratio and seconds: the rows judged; score: the sum of the weights."
+    )
+    value = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        allow_null=True,
+        help_text="numerator / denominator, in unit (a decimal string); null when nothing was "
+        "counted.",
+    )
+    display = serializers.CharField(
+        help_text="value as people read it, with its unit: 1.25 %, 2 d 3 h, 87.5; n/a when null."
+    )
+    window_start = serializers.DateTimeField()
+    window_end = serializers.DateTimeField(help_text="Exclusive.")
+    window_days = serializers.IntegerField(
+        help_text="This metric's window: the one asked for, unless the marketplace's rule fixes "
+        "its own (Amazon's Order Defect Rate: 60 days)."
+    )
+    as_of = serializers.DateField()
+    lower_is_better = serializers.BooleanField()
+    target = serializers.CharField(
+        allow_null=True, help_text="The best level's condition, as text (e.g. < 1.00 %)."
+    )
+    level = serializers.CharField(allow_null=True, help_text="The level reached; null: no value.")
+    status = serializers.ChoiceField(
+        choices=["good", "warning", "bad"],
+        allow_null=True,
+        help_text="The level's colour; null when there is no value or no level.",
+    )
+    levels = MetricLevelSerializer(many=True, help_text="Every level, best first.")
+    note = serializers.CharField(allow_blank=True, help_text="How the metric is counted.")
 
     class Meta:
         # Documented as open: metrics gain attributes without a new API version.
@@ -133,7 +185,9 @@ class MetricSerializer(serializers.Serializer):
 class ScorecardSerializer(serializers.Serializer):
     marketplace = serializers.CharField()
     as_of = serializers.DateField()
-    window_days = serializers.IntegerField()
+    window_days = serializers.IntegerField(
+        help_text="The window asked for; each metric says the window it used."
+    )
     metrics = MetricSerializer(many=True)
 
 
@@ -160,6 +214,12 @@ def _plain(value: Any) -> Any:
     raise TypeError
 
 
+# Attributes of the engine's metric objects that an answer must not carry under their name:
+# ``percent`` is a display alias that holds "3 d 8 h" for a duration; ``display`` is the same
+# text for every unit, next to ``value`` and ``unit``.
+_MISLEADING = frozenset({"percent"})
+
+
 def metric_data(metric: Any) -> dict[str, Any]:
     """Every public attribute and property of a metric object, generically: the scorecard
     shows what the engine computes without a list to maintain here. Querysets and model rows
@@ -175,7 +235,9 @@ def metric_data(metric: Any) -> dict[str, Any]:
     first = ("name", "numerator", "denominator", "value")
     data = {key: raw.get(key) for key in first}
     for key, value in raw.items():
-        if key in first or isinstance(value, QuerySet | models.Model | models.Manager):
+        if key in first or key in _MISLEADING:
+            continue
+        if isinstance(value, QuerySet | models.Model | models.Manager):
             continue
         if callable(value):
             continue

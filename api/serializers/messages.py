@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from messaging.models import Message
+from messaging.services import WRITABLE_FIELDS
 
 from ..fields import ApiModelSerializer, MarketplaceCodeField
 
@@ -58,12 +59,30 @@ class MessageSerializer(ApiModelSerializer):
         )
 
 
+class MessageInputSerializer(MessageSerializer):
+    """A message as sent to ``POST /api/v1/messages/``: the fields ``messaging.services``
+    reads, no more (its values are checked there; this serializer names the accepted keys, for
+    the schema and for refusing the others)."""
+
+    order = serializers.CharField(
+        required=False, allow_null=True, help_text="The order's external id (optional)."
+    )
+    case = serializers.CharField(
+        required=False, allow_null=True, help_text="The case reference, e.g. AS-2026-000123."
+    )
+
+    class Meta(MessageSerializer.Meta):
+        fields = ("marketplace", "external_id", *WRITABLE_FIELDS)
+        read_only_fields = ()
+        validators: list = []
+
+
 class MessageBatchResultSerializer(serializers.Serializer):
     received = serializers.IntegerField(help_text="Messages in the request.")
     created = serializers.IntegerField(help_text="New messages.")
     updated = serializers.IntegerField(help_text="Known messages with at least one change.")
     unchanged = serializers.IntegerField(help_text="Known messages sent again with no change.")
-    first_responses = serializers.ListField(
+    first_responded_cases = serializers.ListField(
         child=serializers.CharField(),
         help_text="References of the cases whose first response this import recorded.",
     )

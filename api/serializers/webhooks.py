@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from ..fields import ApiModelSerializer
+from ..fields import ApiChoiceField, ApiModelSerializer
 from ..models import (
     ALL_EVENTS,
     WebhookAttempt,
@@ -51,7 +51,7 @@ def check_url(url: str) -> str:
 class WebhookSubscriptionSerializer(ApiModelSerializer):
     url = serializers.URLField(max_length=500, validators=[check_url])
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_CHOICES),
+        child=ApiChoiceField(choices=EVENT_CHOICES),
         min_length=1,
         help_text='Event types to receive, or ["*"] for all of them.',
     )

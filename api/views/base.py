@@ -19,8 +19,15 @@ from marketplaces.models import Marketplace
 
 from .. import idempotency
 from ..models import ApiClient
+from ..serializers.base import EmptyBodySerializer
 
 DOOR = Door.API
+
+
+def refuse_body_fields(request: Request) -> None:
+    """For writes that take no body (rotate a secret, replay, revoke, delete): a field sent
+    there would be ignored, so it is refused as unknown, like everywhere else."""
+    EmptyBodySerializer(data=request.data).is_valid(raise_exception=True)
 
 
 class ApiViewMixin:

@@ -12,7 +12,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -43,9 +42,10 @@ from cases.services import (
     refund_request_create,
 )
 
-from ..filters import CaseFilter
+from ..filters import ApiFilterBackend, CaseFilter
 from ..pagination import KeysetPagination
 from ..parsers import LimitedJSONParser
+from ..problems import HeaderInvalid
 from ..serializers.cases import (
     CaseCreateSerializer,
     CaseDetailSerializer,
@@ -62,7 +62,7 @@ from ..serializers.cases import (
     TransitionInputSerializer,
     TransitionOptionSerializer,
 )
-from .base import DOOR, ApiGenericViewSet
+from .base import DOOR, ApiGenericViewSet, refuse_body_fields
 
 _VERSION_TAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
 
@@ -98,7 +98,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}"
     serializer_class = CaseSerializer
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ApiFilterBackend]
     filterset_class = CaseFilter
     ordering_fields = ("opened_at", "resolution_due_at", "next_due_at")
     default_ordering = "-opened_at"
@@ -140,7 +140,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             return body_value
         match = _VERSION_TAG.match(header)
         if match is None:
-            raise ValidationError(
+            raise HeaderInvalid(
                 {"If-Match": [_('If-Match must hold the case\'s ETag (its version), e.g. "3".')]}
             )
         version = int(match.group(1))
@@ -297,13 +297,14 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         evidence_request = None
-        if data.get("request") is not None:
-            evidence_request = case_evidence_request(case=case, pk=data["request"])
+        if data.get("evidence_request") is not None:
+            evidence_request = case_evidence_request(case=case, pk=data["evidence_request"])
             if evidence_request is None:
                 raise ValidationError(
                     {
-                        "request": [
-                            _("This case has no evidence request %(id)s.") % {"id": data["request"]}
+                        "evidence_request": [
+                            _("This case has no evidence request %(id)s.")
+                            % {"id": data["evidence_request"]}
                         ]
                     }
                 )
@@ -449,6 +450,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
                 % {"ref": case.reference, "id": request_id}
             )
         if request.method == "DELETE":
+            refuse_body_fields(request)
             evidence_request = evidence_request_revoke(
                 evidence_request=evidence_request, actor=self.actor, door=DOOR
             )

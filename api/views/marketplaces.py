@@ -18,6 +18,7 @@ from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 from scorecards.services import scorecard
 
+from ..problems import QueryParametersInvalid
 from ..serializers.marketplaces import (
     CalendarDeadlineSerializer,
     CalendarQuerySerializer,
@@ -72,7 +73,8 @@ class MarketplaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiGe
     def calendar(self, request: Request, code: str) -> Response:
         marketplace = self.get_object()
         query = CalendarQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        if not query.is_valid():
+            raise QueryParametersInvalid(query.errors)
         params = query.validated_data
         calendar = calendar_for(marketplace)
         if "year" in params:
@@ -109,10 +111,12 @@ class MarketplaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiGe
 
     @extend_schema(
         summary="Scorecard: the metrics the engine computes",
-        description="Each metric with numerator, denominator and value (a ratio from 0 to 1, "
-        "null when nothing was counted), over the `window_days` local days ending on `as_of`. "
-        "Metrics may carry more attributes (targets, levels): clients should ignore what they "
-        "do not know.",
+        description="Each metric with numerator, denominator and `value` (numerator / "
+        "denominator, null when nothing was counted) in its `unit`: `ratio` (0 to 1), "
+        "`seconds` (an average duration) or `score` (points); `display` is the value as text "
+        "(`1.25 %`, `2 d 3 h`). Over the `window_days` local days ending on `as_of`, unless "
+        "the metric's rule fixes its own window (its `window_days` says). Metrics may carry "
+        "more attributes: clients should ignore what they do not know.",
         parameters=[ScorecardQuerySerializer],
         responses=ScorecardSerializer,
     )
@@ -120,7 +124,8 @@ class MarketplaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiGe
     def scorecard(self, request: Request, code: str) -> Response:
         marketplace = self.get_object()
         query = ScorecardQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        if not query.is_valid():
+            raise QueryParametersInvalid(query.errors)
         params = query.validated_data
         as_of = params.get("as_of") or calendar_for(marketplace).local_date(dt.datetime.now(dt.UTC))
         window = params["window_days"]

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.request import Request
@@ -15,11 +14,16 @@ from rest_framework.response import Response
 from messaging.models import Message
 from messaging.services import MessageImportRefused, message_import_batch
 
-from ..filters import MessageFilter
+from ..filters import ApiFilterBackend, MessageFilter
 from ..pagination import KeysetPagination
 from ..parsers import LimitedJSONParser
 from ..problems import Problem, field_error
-from ..serializers.messages import MessageBatchResultSerializer, MessageSerializer
+from ..serializers.base import refuse_unknown_fields_in_list
+from ..serializers.messages import (
+    MessageBatchResultSerializer,
+    MessageInputSerializer,
+    MessageSerializer,
+)
 from ..throttling import BulkImportThrottle, ClientRateThrottle
 from .base import DOOR, ApiGenericViewSet
 
@@ -41,7 +45,7 @@ class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
 
     serializer_class = MessageSerializer
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ApiFilterBackend]
     filterset_class = MessageFilter
     ordering_fields = ("sent_at",)
     default_ordering = "-sent_at"
@@ -69,7 +73,7 @@ class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         "seller's answer records the first response of the open cases it answers. If any "
         "item is invalid nothing is written and the problem lists every error with the item's "
         "`index` and `field`.",
-        request=MessageSerializer(many=True),
+        request=MessageInputSerializer(many=True),
         responses={200: MessageBatchResultSerializer},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -82,6 +86,7 @@ class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             )
         if not items:
             raise Problem(400, "invalid", _("The list is empty: send at least one message."))
+        refuse_unknown_fields_in_list(items, MessageInputSerializer())
         try:
             result = message_import_batch(
                 messages=items, marketplaces=self.marketplaces, actor=self.actor, door=DOOR
@@ -97,7 +102,7 @@ class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
                     "created": result.created,
                     "updated": result.updated,
                     "unchanged": result.unchanged,
-                    "first_responses": result.first_responses,
+                    "first_responded_cases": result.first_responses,
                 }
             ).data
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.request import Request
@@ -14,7 +13,7 @@ from rest_framework.response import Response
 from cases.models import Order
 from cases.services.orders_bulk import order_bulk_upsert
 
-from ..filters import OrderFilter
+from ..filters import ApiFilterBackend, OrderFilter
 from ..pagination import KeysetPagination
 from ..parsers import LimitedJSONParser
 from ..serializers.orders import OrderBatchResultSerializer, OrderSerializer, order_batch_serializer
@@ -27,7 +26,7 @@ class OrderViewSet(mixins.ListModelMixin, ApiGenericViewSet):
 
     serializer_class = OrderSerializer
     pagination_class = KeysetPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ApiFilterBackend]
     filterset_class = OrderFilter
     ordering_fields = ("placed_at", "updated_at")
     default_ordering = "-placed_at"

@@ -22,7 +22,7 @@ from ..serializers.webhooks import (
     WebhookSubscriptionSerializer,
 )
 from ..webhooks.delivery import delivery_replay
-from .base import ApiGenericViewSet
+from .base import ApiGenericViewSet, refuse_body_fields
 
 
 class WebhookSubscriptionViewSet(
@@ -86,6 +86,7 @@ class WebhookSubscriptionViewSet(
 
     @extend_schema(summary="Delete a subscription (its pending deliveries are dropped)")
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        refuse_body_fields(request)
         return super().destroy(request, *args, **kwargs)
 
     @extend_schema(
@@ -96,6 +97,7 @@ class WebhookSubscriptionViewSet(
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str) -> Response:
         subscription = self.get_object()
+        refuse_body_fields(request)
         subscription.secret = new_webhook_secret()
         subscription.save(update_fields=["secret"])
         return Response(WebhookSubscriptionCreatedSerializer(subscription).data)
@@ -142,6 +144,7 @@ class WebhookSubscriptionViewSet(
         ).first()
         if delivery is None:
             raise NotFound(_("This subscription has no delivery %(id)s.") % {"id": delivery_id})
+        refuse_body_fields(request)
         delivery_replay(delivery)
         delivery = (
             WebhookDelivery.objects.select_related("event")

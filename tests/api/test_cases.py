@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from cases.choices import Priority
 from cases.models import Case, CaseEvent, RefundRequest
 from cases.services import case_assign, evidence_request_create
 from tests.api.conftest import order
@@ -278,13 +279,13 @@ def test_edit_details_with_a_version_check(api, system_actor):
     url = f"/api/v1/cases/{case.reference}/"
     etag = api.get(url)["ETag"]
     response = api.patch(
-        url, {"priority": 40, "description": "VIP"}, format="json", HTTP_IF_MATCH=etag
+        url, {"priority": "urgent", "description": "VIP"}, format="json", HTTP_IF_MATCH=etag
     )
     assert response.status_code == 200, response.content
-    assert response.json()["priority"] == 40
-    stale = api.patch(url, {"priority": 10}, format="json", HTTP_IF_MATCH=etag)
+    assert response.json()["priority"] == "urgent"
+    stale = api.patch(url, {"priority": "low"}, format="json", HTTP_IF_MATCH=etag)
     assert_problem(stale, 409, "case_changed")
-    assert Case.objects.get(pk=case.pk).priority == 40
+    assert Case.objects.get(pk=case.pk).priority == Priority.URGENT
 
 
 def test_filter_values_with_percent_signs_are_plain_400s(api):

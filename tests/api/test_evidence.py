@@ -114,9 +114,18 @@ def test_upload_needs_a_file_and_a_request_of_this_case(api, claim, system_actor
     other = run(open_case("damaged_item", actor=system_actor), ["request_evidence"], system_actor)
     foreign_request = EvidenceRequest.objects.filter(case=other).first()
     body = assert_problem(
-        upload(api, claim, "a.jpg", make_photo("x"), request=foreign_request.pk), 400, "invalid"
+        upload(api, claim, "a.jpg", make_photo("x"), evidence_request=foreign_request.pk),
+        400,
+        "invalid",
     )
-    assert body["errors"][0]["field"] == "request"
+    assert body["errors"] == [
+        {
+            "field": "evidence_request",
+            "pointer": "/evidence_request",
+            "detail": f"This case has no evidence request {foreign_request.pk}.",
+            "code": "invalid",
+        }
+    ]
     json_body = api.post(f"/api/v1/cases/{claim.reference}/evidence/", {"file": "x"}, format="json")
     assert_problem(json_body, 415, "unsupported_media_type")
 

@@ -45,7 +45,7 @@ def test_import_counts_and_is_idempotent(api):
         "created": 3,
         "updated": 0,
         "unchanged": 0,
-        "first_responses": [],
+        "first_responded_cases": [],
     }
     assert again.json()["unchanged"] == 3 and again.json()["created"] == 0
     assert Message.objects.count() == 3
@@ -65,7 +65,7 @@ def test_a_sellers_answer_records_the_cases_first_response(api, system_actor):
         ],
     )
 
-    assert response.json()["first_responses"] == [case.reference]
+    assert response.json()["first_responded_cases"] == [case.reference]
     case.refresh_from_db()
     assert case.first_responded_at == T0 + dt.timedelta(minutes=90)
     event = CaseEvent.objects.filter(case=case).order_by("-pk").first()

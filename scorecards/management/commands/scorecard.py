@@ -40,6 +40,6 @@ class Command(BaseCommand):
             level = f"{metric.level or '-'}" + (f" ({metric.status})" if metric.status else "")
             self.stdout.write(
                 f"  {metric.name:<30} {metric.numerator:>7} / {metric.denominator:<7} "
-                f"= {metric.percent:<12} {metric.window_days:>3} d  level {level}"
+                f"= {metric.display:<12} {metric.window_days:>3} d  level {level}"
                 + (f"  target {metric.target}" if metric.target else "")
             )
