@@ -33,10 +33,22 @@ class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     page_size_query_param = "page_size"
     ordering_query_param = "ordering"
+    # A pagination of a sub-list (a case's events) names its own orderings; otherwise the view's.
+    ordering_fields: tuple[str, ...] = ()
+    default_ordering = ""
+
+    def _allowed(self, view: Any) -> tuple[str, ...]:
+        return self.ordering_fields or tuple(getattr(view, "ordering_fields", ()))
 
     def _ordering(self, request: Request, view: Any) -> tuple[str, bool]:
-        allowed = tuple(getattr(view, "ordering_fields", ()))
-        default = getattr(view, "default_ordering", "") or (f"-{allowed[0]}" if allowed else "")
+        allowed = self._allowed(view)
+        default = (
+            self.default_ordering
+            or getattr(view, "default_ordering", "")
+            or (f"-{allowed[0]}" if allowed else "")
+        )
+        if self.ordering_fields and not self.default_ordering:
+            default = allowed[0]
         raw = request.query_params.get(self.ordering_query_param, default)
         name = raw.removeprefix("-")
         if name not in allowed:
@@ -180,7 +192,7 @@ class KeysetPagination(BasePagination):
         }
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        allowed = tuple(getattr(view, "ordering_fields", ()))
+        allowed = self._allowed(view)
         choices = [value for name in allowed for value in (name, f"-{name}")]
         return [
             {
@@ -205,3 +217,11 @@ class KeysetPagination(BasePagination):
                 "schema": {"type": "string", "enum": choices},
             },
         ]
+
+
+class CaseEventPagination(KeysetPagination):
+    """A case's history, oldest first by default (the order things happened)."""
+
+    ordering_fields = ("occurred_at", "recorded_at")
+    default_ordering = "occurred_at"
+    page_size = 100

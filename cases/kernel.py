@@ -494,13 +494,14 @@ def _run_transition(
     if problem is not None:
         raise refuse(ErrorCode.CONDITION_FAILED, problem)
     from_state = case.state
+    first_of_effects = len(act._events)
     method(act, workflows.TransitionStep(name, at, note, reason, reason_code))
     workflows.entered_state(case, at)
     case.last_transition_at = at
     if case.first_responded_at is None and actor.type != ActorType.SYSTEM:
         # A person acting on the case answers the customer (the response clock stops).
         case.first_responded_at = at
-    act.event(
+    transitioned = PendingEvent(
         Transitioned(
             transition=name,
             from_state=from_state,
@@ -509,7 +510,9 @@ def _run_transition(
             evidence_request=evidence_request,
             source=source,
         ),
-        occurred_at=at,
-        note=note,
-        reason=reason,
+        at,
+        note,
+        reason,
     )
+    # The history reads "moved, then what the move did": before its effects' events.
+    act._events.insert(first_of_effects, transitioned)

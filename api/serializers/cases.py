@@ -19,6 +19,7 @@ from cases.choices import (
     RefundDecision,
     RefundRejectionReason,
 )
+from cases.events import RenderedEvent, render_actor, render_event
 from cases.models import Case, CaseEvent, Evidence, EvidenceRequest, Order, RefundRequest
 from cases.services import case_available_transitions
 
@@ -247,7 +248,20 @@ class RefundRequestSerializer(ApiModelSerializer):
 
 class EventActorSerializer(serializers.Serializer):
     type = serializers.CharField(source="actor_type")
-    name = serializers.CharField(source="actor_name")
+    name = serializers.CharField(
+        source="actor_name", help_text="As recorded (a staff user's or API client's name)."
+    )
+    role = serializers.CharField(
+        source="actor_role",
+        help_text="For an upload link: who it was sent to (customer, supplier, carrier...).",
+    )
+    display = serializers.SerializerMethodField(
+        help_text="Who acted, in the language of the request (Accept-Language)."
+    )
+
+    def get_display(self, event: CaseEvent) -> str:
+        return render_actor(event)
+
     ref = serializers.CharField(
         source="actor_ref",
         help_text="The API client's id, or the evidence request's id for an upload link; "
@@ -256,16 +270,21 @@ class EventActorSerializer(serializers.Serializer):
 
 
 class CaseEventSerializer(ApiModelSerializer):
-    """One line of the case's history (append-only)."""
+    """One line of the case's history (append-only): its type and parameters (``data``) for
+    programs, and ``title``/``detail`` rendered in the request's language for people."""
 
     type = serializers.CharField(source="event_type")
     actor = EventActorSerializer(source="*")
+    title = serializers.SerializerMethodField(help_text="What happened, in the request's language.")
+    detail = serializers.SerializerMethodField(help_text="Its details, in the request's language.")
 
     class Meta:
         model = CaseEvent
         fields = (
             "id",
             "type",
+            "title",
+            "detail",
             "transition",
             "from_state",
             "to_state",
@@ -278,6 +297,18 @@ class CaseEventSerializer(ApiModelSerializer):
             "data",
         )
         read_only_fields = fields
+
+    def _rendered(self, event: CaseEvent) -> RenderedEvent:
+        cache = self.context.setdefault("rendered_events", {})
+        if event.pk not in cache:
+            cache[event.pk] = render_event(event, self.context.get("render_context"))
+        return cache[event.pk]
+
+    def get_title(self, event: CaseEvent) -> str:
+        return self._rendered(event).title
+
+    def get_detail(self, event: CaseEvent) -> str:
+        return self._rendered(event).detail
 
 
 # -- the case -----------------------------------------------------------------------------------

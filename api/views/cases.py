@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cases.choices import Priority
+from cases.events import RenderContext
 from cases.models import Case, Evidence
 from cases.selectors import (
     case_by_reference,
@@ -43,12 +44,13 @@ from cases.services import (
 )
 
 from ..filters import ApiFilterBackend, CaseFilter
-from ..pagination import KeysetPagination
+from ..pagination import CaseEventPagination, KeysetPagination
 from ..parsers import LimitedJSONParser
 from ..problems import HeaderInvalid
 from ..serializers.cases import (
     CaseCreateSerializer,
     CaseDetailSerializer,
+    CaseEventSerializer,
     CaseSerializer,
     CaseUpdateSerializer,
     EvidenceRequestInputSerializer,
@@ -65,6 +67,14 @@ from ..serializers.cases import (
 from .base import DOOR, ApiGenericViewSet, refuse_body_fields
 
 _VERSION_TAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='The case\'s ETag (its version, e.g. "3") as the client last read it: the write '
+    "is refused with 409 `case_changed` if the case changed since. Answers carry the new ETag.",
+    pattern=r'^(\*|(W/)?"?\d{1,18}"?)$',
+)
 
 
 class IgnoreAccept(BaseContentNegotiation):
@@ -132,6 +142,12 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         if status_code == status.HTTP_201_CREATED:
             headers["Location"] = data["url"]
         return Response(data, status=status_code, headers=headers)
+
+    @staticmethod
+    def _current_etag(case: Case) -> str:
+        """The case's ETag after a write on one of its parts (which changes its version)."""
+        version = Case.objects.filter(pk=case.pk).values_list("version", flat=True).first()
+        return f'"{version}"'
 
     def _expected_version(self, body_value: int | None) -> int | None:
         """The version the client acted on: ``expected_version`` in the body, or ``If-Match``."""
@@ -270,6 +286,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     @extend_schema(
         methods=["POST"],
         summary="Upload a photo or video",
+        parameters=[IF_MATCH],
         description="Checked like every other door: a file that is not really a photo or "
         "video, too large, too long or corrupt is refused (400) and nothing of it is kept. The "
         "same file twice answers 200 with `duplicate: true`.",
@@ -317,12 +334,14 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             request=evidence_request,
             checklist_item=data.get("checklist_item", ""),
             uploaded_at=data.get("uploaded_at"),
+            expected_version=self._expected_version(None),
         )
         evidence = added.evidence
         evidence.duplicate = added.duplicate
         body = EvidenceAddedSerializer(evidence, context=context).data
         code = status.HTTP_200_OK if added.duplicate else status.HTTP_201_CREATED
-        return Response(body, status=code, headers={"Location": body["download_url"]})
+        headers = {"Location": body["download_url"], "ETag": self._current_etag(case)}
+        return Response(body, status=code, headers=headers)
 
     def _evidence(self, evidence_id: str) -> Evidence:
         case = self._case()
@@ -386,6 +405,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     @extend_schema(
         methods=["POST"],
         summary="Ask for evidence: creates an upload link",
+        parameters=[IF_MATCH],
         description="Answers the request with `url`, the absolute link of the upload form to "
         "send to the customer or partner (no account needed; expires after the deadline).",
         request=EvidenceRequestInputSerializer,
@@ -419,12 +439,14 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             checklist=checklist,
             message=data.get("message", ""),
             due_at=data.get("due_at"),
+            expected_version=self._expected_version(None),
         )
         body = EvidenceRequestSerializer(created, context=context).data
         location = request.build_absolute_uri(
             reverse("api:case-evidence-request", args=[case.reference, created.pk])
         )
-        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+        headers = {"Location": location, "ETag": self._current_etag(case)}
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
     @extend_schema(
         methods=["GET"], summary="An evidence request", responses=EvidenceRequestSerializer
@@ -432,6 +454,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     @extend_schema(
         methods=["DELETE"],
         summary="Revoke an evidence request's link",
+        parameters=[IF_MATCH],
         description="The link stops working at once. Answers the revoked request (idempotent).",
         responses={200: EvidenceRequestSerializer},
     )
@@ -452,10 +475,14 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         if request.method == "DELETE":
             refuse_body_fields(request)
             evidence_request = evidence_request_revoke(
-                evidence_request=evidence_request, actor=self.actor, door=DOOR
+                evidence_request=evidence_request,
+                actor=self.actor,
+                door=DOOR,
+                expected_version=self._expected_version(None),
             )
         return Response(
-            EvidenceRequestSerializer(evidence_request, context=self.get_serializer_context()).data
+            EvidenceRequestSerializer(evidence_request, context=self.get_serializer_context()).data,
+            headers={"ETag": self._current_etag(case)},
         )
 
     # -- refunds --------------------------------------------------------------------------------
@@ -468,6 +495,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     @extend_schema(
         methods=["POST"],
         summary="Record a customer's refund request",
+        parameters=[IF_MATCH],
         request=RefundRequestInputSerializer,
         responses={201: RefundRequestSerializer},
     )
@@ -485,12 +513,21 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         serializer = RefundRequestInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         refund = refund_request_create(
-            case=case, actor=self.actor, door=DOOR, **serializer.validated_data
+            case=case,
+            actor=self.actor,
+            door=DOOR,
+            expected_version=self._expected_version(None),
+            **serializer.validated_data,
         )
-        return Response(RefundRequestSerializer(refund).data, status=status.HTTP_201_CREATED)
+        return Response(
+            RefundRequestSerializer(refund).data,
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": self._current_etag(case)},
+        )
 
     @extend_schema(
         summary="Decide a refund request",
+        parameters=[IF_MATCH],
         description="Approve, partially approve (with `approved_amount`) or reject (with a "
         "`reason_code`; needs the client's right to reject refunds). Approving moves the case "
         "to refund_pending when its workflow allows it.",
@@ -530,5 +567,39 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             {
                 "refund_request": RefundRequestSerializer(decided).data,
                 "case": CaseSerializer(fresh, context=context).data,
-            }
+            },
+            headers={"ETag": _etag(fresh)},
         )
+
+    # -- history ------------------------------------------------------------------------------
+
+    @extend_schema(
+        summary="The case's history",
+        description="Every audit event of the case, oldest first by default (`ordering=` "
+        "`occurred_at`, `-occurred_at`, `recorded_at`, `-recorded_at`); a cursor follows "
+        "`next`. Each event has its `type` and parameters (`data`) for programs, and `title` "
+        "and `detail` in the request's language (Accept-Language: en, fr, zh-hans) for people. "
+        "`occurred_at` is when it happened on the marketplace (an integration may give it for "
+        "imported history), `recorded_at` when the system recorded it.",
+        responses=CaseEventSerializer(many=True),
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=CaseEventPagination,
+        filter_backends=[],
+    )
+    def events(self, request: Request, reference: str) -> Response:
+        case = self._case()
+        paginator = self.paginator
+        page = paginator.paginate_queryset(case.events.all(), request, view=self)
+        context = {
+            **self.get_serializer_context(),
+            "render_context": RenderContext(
+                tz=case.marketplace.tz,
+                evidence_names=dict(case.evidence.values_list("pk", "original_name")),
+                refund_currencies=dict(case.refund_requests.values_list("pk", "currency")),
+            ),
+        }
+        data = CaseEventSerializer(page, many=True, context=context).data
+        return paginator.get_paginated_response(data)

@@ -54,7 +54,10 @@ def test_open_a_case_with_its_refund_request(api, tmall_client):
         "type": "api_client",
         "name": "erp",
         "ref": str(tmall_client[0].pk),
+        "role": "",
+        "display": "erp",
     }
+    assert opened_event["title"] == "Case opened"
     assert opened_event["door"] == "api"
 
 
