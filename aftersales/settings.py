@@ -6,6 +6,7 @@ the defaults give a working development system on SQLite.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -217,37 +218,43 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 
 # -- Support workspace (the Django admin; app `workspace`) ------------------------------------
+# The application's own settings are declared here once, typed, with their defaults; the code
+# reads them as ``settings.NAME`` (no second default anywhere else).
 # Lists count exactly up to this many rows; beyond, they show an estimate (PostgreSQL) or
 # "more than N", so a list over a million cases never runs a full COUNT.
-WORKSPACE_EXACT_COUNT_LIMIT = int(os.environ.get("WORKSPACE_EXACT_COUNT_LIMIT", "1000"))
+WORKSPACE_EXACT_COUNT_LIMIT: int = int(os.environ.get("WORKSPACE_EXACT_COUNT_LIMIT", "1000"))
 # Most cases a bulk action (assign, remind, transition) runs on at once.
-WORKSPACE_BULK_ACTION_LIMIT = int(os.environ.get("WORKSPACE_BULK_ACTION_LIMIT", "500"))
+WORKSPACE_BULK_ACTION_LIMIT: int = int(os.environ.get("WORKSPACE_BULK_ACTION_LIMIT", "500"))
 
 # -- Background jobs and scorecards (apps `jobs`, `scorecards`, `messaging`) -------------------
 # Who hears about deadlines of unassigned cases and late shipments (comma-separated e-mails);
 # when empty, every active staff user with an e-mail address.
-TEAM_EMAILS = env_list("TEAM_EMAILS")
+TEAM_EMAILS: list[str] = env_list("TEAM_EMAILS")
 # Who receives the quarterly scorecard report; when empty, the team (above).
-SCORECARD_REPORT_RECIPIENTS = env_list("SCORECARD_REPORT_RECIPIENTS")
+SCORECARD_REPORT_RECIPIENTS: list[str] = env_list("SCORECARD_REPORT_RECIPIENTS")
 # How often the worker runs the deadline sweep (minutes); `setup_schedules` applies it.
-DEADLINE_SWEEP_MINUTES = int(os.environ.get("DEADLINE_SWEEP_MINUTES", "5"))
+DEADLINE_SWEEP_MINUTES: int = int(os.environ.get("DEADLINE_SWEEP_MINUTES", "5"))
 
 # -- Evidence intake (upload links and forms; app `intake`) -----------------------------------
 # Absolute address of this site, for links in e-mails (sent by background jobs, with no request).
-INTAKE_PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000")
+INTAKE_PUBLIC_URL: str = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000")
 # An upload link keeps working this long after its request's deadline (late evidence is still
 # heard; staff see the deadline as missed), then answers "expired" (410).
-INTAKE_LINK_GRACE = float(os.environ.get("INTAKE_LINK_GRACE_DAYS", "3")) * 86400
-# The one reminder e-mail goes this long before the deadline (seconds).
-INTAKE_REMINDER_BEFORE = float(os.environ.get("INTAKE_REMINDER_HOURS", "24")) * 3600
+INTAKE_LINK_GRACE: dt.timedelta = dt.timedelta(
+    days=float(os.environ.get("INTAKE_LINK_GRACE_DAYS", "3"))
+)
+# The one reminder e-mail goes this long before the deadline.
+INTAKE_REMINDER_BEFORE: dt.timedelta = dt.timedelta(
+    hours=float(os.environ.get("INTAKE_REMINDER_HOURS", "24"))
+)
 # E-mail the upload link to the customer when a customer request is made.
-INTAKE_EMAIL_LINKS = env_bool("INTAKE_EMAIL_LINKS", True)
+INTAKE_EMAIL_LINKS: bool = env_bool("INTAKE_EMAIL_LINKS", True)
 # Rate limits: name -> (count, window in seconds); see intake/ratelimit.py. Counters live in
 # this cache; production must use a cache shared by all web processes (Redis).
 INTAKE_RATE_LIMITS: dict[str, tuple[int, int]] = {}
-INTAKE_RATE_LIMIT_CACHE = os.environ.get("INTAKE_RATE_LIMIT_CACHE", "default")
+INTAKE_RATE_LIMIT_CACHE: str = os.environ.get("INTAKE_RATE_LIMIT_CACHE", "default")
 # Behind N reverse proxies, the client address is the N-th from the right of X-Forwarded-For.
-INTAKE_TRUSTED_PROXIES = int(os.environ.get("INTAKE_TRUSTED_PROXIES", "0"))
+INTAKE_TRUSTED_PROXIES: int = int(os.environ.get("INTAKE_TRUSTED_PROXIES", "0"))
 
 # -- REST API for integrations and webhooks (app `api`) ---------------------------------------
 REST_FRAMEWORK = {

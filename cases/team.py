@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 def team_emails() -> list[str]:
     """Who hears about unassigned cases: ``TEAM_EMAILS``, else every active staff user with an
     e-mail address."""
-    configured = [e for e in getattr(settings, "TEAM_EMAILS", []) if e]
+    configured = [e for e in settings.TEAM_EMAILS if e]
     if configured:
         return sorted(set(configured))
     users = get_user_model().objects.filter(is_active=True, is_staff=True).exclude(email="")

@@ -30,7 +30,6 @@ from cases.choices import Audience
 from cases.models import EvidenceRequest
 
 SALT = "aftersales.intake.upload-link.v1"
-DEFAULT_GRACE = dt.timedelta(days=3)
 
 
 class LinkError(Exception):
@@ -83,8 +82,8 @@ class LinkCaseClosed(LinkGone):
 
 
 def link_grace() -> dt.timedelta:
-    grace = getattr(settings, "INTAKE_LINK_GRACE", DEFAULT_GRACE)
-    return grace if isinstance(grace, dt.timedelta) else dt.timedelta(seconds=float(grace))
+    grace: dt.timedelta = settings.INTAKE_LINK_GRACE
+    return grace
 
 
 def link_expires_at(evidence_request: EvidenceRequest) -> dt.datetime:

@@ -48,15 +48,15 @@ class Limited:
 
 
 def _limits() -> dict[str, tuple[int, int]]:
-    return {**DEFAULT_LIMITS, **getattr(settings, "INTAKE_RATE_LIMITS", {})}
+    return {**DEFAULT_LIMITS, **settings.INTAKE_RATE_LIMITS}
 
 
 def _cache():  # type: ignore[no-untyped-def]
-    return caches[getattr(settings, "INTAKE_RATE_LIMIT_CACHE", "default")]
+    return caches[settings.INTAKE_RATE_LIMIT_CACHE]
 
 
 def client_address(request: HttpRequest) -> str:
-    proxies = int(getattr(settings, "INTAKE_TRUSTED_PROXIES", 0) or 0)
+    proxies = int(settings.INTAKE_TRUSTED_PROXIES)
     if proxies > 0:
         forwarded = [
             part.strip()

@@ -19,7 +19,7 @@ def queue_link_email(*, event: CaseEvent, **kwargs: Any) -> None:
         return
     if event.data.get("audience") != Audience.CUSTOMER:
         return
-    if not getattr(settings, "INTAKE_EMAIL_LINKS", True):
+    if not settings.INTAKE_EMAIL_LINKS:
         return
     request_id = event.data.get("evidence_request")
 

@@ -31,8 +31,8 @@ BATCH = 500
 
 
 def reminder_before() -> dt.timedelta:
-    before = getattr(settings, "INTAKE_REMINDER_BEFORE", dt.timedelta(hours=24))
-    return before if isinstance(before, dt.timedelta) else dt.timedelta(seconds=float(before))
+    before: dt.timedelta = settings.INTAKE_REMINDER_BEFORE
+    return before
 
 
 def send_evidence_reminders() -> int:

@@ -41,7 +41,7 @@ def recipients_for(case: Case, team: list[str]) -> tuple[str, ...]:
 
 
 def case_url(case: Case) -> str:
-    base = getattr(settings, "INTAKE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = settings.INTAKE_PUBLIC_URL.rstrip("/")
     return base + reverse("admin:cases_case_change", args=[case.pk])
 
 

@@ -27,7 +27,7 @@ def planned() -> list[Planned]:
             "Deadline sweep",
             "jobs.tasks.sweep_deadlines",
             Schedule.MINUTES,
-            minutes=getattr(settings, "DEADLINE_SWEEP_MINUTES", 5),
+            minutes=settings.DEADLINE_SWEEP_MINUTES,
         ),
         Planned(
             "Late-shipment escalation",

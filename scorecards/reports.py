@@ -111,7 +111,7 @@ def scorecard_report_build(
 
 
 def report_recipients() -> list[str]:
-    configured = [e for e in getattr(settings, "SCORECARD_REPORT_RECIPIENTS", []) if e]
+    configured = [e for e in settings.SCORECARD_REPORT_RECIPIENTS if e]
     return configured or team_emails()
 
 

@@ -38,7 +38,7 @@ REPORT_LIMIT = 20
 
 
 def bulk_limit() -> int:
-    return int(getattr(settings, "WORKSPACE_BULK_ACTION_LIMIT", 500))
+    return int(settings.WORKSPACE_BULK_ACTION_LIMIT)
 
 
 def _within_limit(model_admin: Any, request: Any, queryset: QuerySet) -> list[Case] | None:

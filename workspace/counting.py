@@ -18,11 +18,9 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
-DEFAULT_EXACT_LIMIT = 1000
-
 
 def exact_count_limit() -> int:
-    return int(getattr(settings, "WORKSPACE_EXACT_COUNT_LIMIT", DEFAULT_EXACT_LIMIT))
+    return int(settings.WORKSPACE_EXACT_COUNT_LIMIT)
 
 
 def bounded_count(queryset: QuerySet, limit: int) -> int:
