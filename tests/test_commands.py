@@ -84,3 +84,12 @@ def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_readme_shows_the_diagrams_the_table_generates(capsys):
+    from pathlib import Path
+
+    call_command("workflow_diagrams")
+    generated = capsys.readouterr().out.strip()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert generated in readme, "README diagrams are stale: run manage.py workflow_diagrams"
