@@ -36,30 +36,35 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_PREFIX = "/api/problems/"
 
 
-# Codes of the HTTP layer, next to the domain's ``ErrorCode`` values.
+# What the codes of the HTTP layer mean (every code is a member of ``cases.errors.ErrorCode``).
 HTTP_CODES = {
-    "invalid": gettext_lazy("The request has invalid values; see errors."),
-    "parse_error": gettext_lazy("The body is not valid JSON or form data."),
-    "not_authenticated": gettext_lazy("No API key was sent."),
-    "authentication_failed": gettext_lazy("The API key is not valid or was revoked."),
-    "permission_denied": gettext_lazy("The client may not do this."),
-    "not_found": gettext_lazy("Nothing at this address for this client."),
-    "method_not_allowed": gettext_lazy("This address does not accept this method."),
-    "not_acceptable": gettext_lazy("The API answers in JSON only."),
-    "unsupported_media_type": gettext_lazy("The body's content type is not accepted here."),
-    "request_too_large": gettext_lazy("The body is too large."),
-    "throttled": gettext_lazy("Too many requests; wait for the time in Retry-After."),
-    "idempotency_key_reused": gettext_lazy(
+    ErrorCode.INVALID: gettext_lazy("The request has invalid values; see errors."),
+    ErrorCode.PARSE_ERROR: gettext_lazy("The body is not valid JSON or form data."),
+    ErrorCode.NOT_AUTHENTICATED: gettext_lazy("No API key was sent."),
+    ErrorCode.AUTHENTICATION_FAILED: gettext_lazy("The API key is not valid or was revoked."),
+    ErrorCode.PERMISSION_DENIED: gettext_lazy("The client may not do this."),
+    ErrorCode.NOT_FOUND: gettext_lazy("Nothing at this address for this client."),
+    ErrorCode.METHOD_NOT_ALLOWED: gettext_lazy("This address does not accept this method."),
+    ErrorCode.NOT_ACCEPTABLE: gettext_lazy("The API answers in JSON only."),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: gettext_lazy("The body's content type is not accepted here."),
+    ErrorCode.REQUEST_TOO_LARGE: gettext_lazy("The body is too large."),
+    ErrorCode.THROTTLED: gettext_lazy("Too many requests; wait for the time in Retry-After."),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: gettext_lazy(
         "The Idempotency-Key was used before for another request."
     ),
-    "conflict": gettext_lazy("Another request with the same Idempotency-Key is in progress."),
-    "server_error": gettext_lazy("Something went wrong on our side; it was logged."),
+    ErrorCode.CONFLICT: gettext_lazy(
+        "Another request with the same Idempotency-Key is in progress."
+    ),
+    ErrorCode.SERVICE_UNAVAILABLE: gettext_lazy(
+        "The service is briefly unavailable; try again after the time in Retry-After."
+    ),
+    ErrorCode.SERVER_ERROR: gettext_lazy("Something went wrong on our side; it was logged."),
 }
 
 
 def problem_types() -> dict[str, str]:
     """Every ``code`` an API answer may carry, with what it means."""
-    out = dict(HTTP_CODES)
+    out: dict[str, Any] = {code.value: text for code, text in HTTP_CODES.items()}
     for code in ErrorCode:
         out.setdefault(code.value, code.value.replace("_", " ").capitalize())
     return {code: str(text) for code, text in sorted(out.items())}
@@ -83,6 +88,9 @@ def problem_data(
     errors: list[dict[str, Any]] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    if code not in ErrorCode.__members__.values():
+        # A code outside the one vocabulary is a bug: say so loudly, still answer.
+        logger.error("Problem code %r is not a member of cases.errors.ErrorCode", code)
     data: dict[str, Any] = {
         "type": f"{TYPE_PREFIX}{code}",
         "title": _title(status_code),
@@ -277,7 +285,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     # A bug: log it with its traceback, answer a plain problem (never a traceback).
     logger.exception("Unhandled error in %s", request.path if request is not None else "API")
     return problem_response(
-        500, code="server_error", detail=str(HTTP_CODES["server_error"]), request=request
+        500,
+        code=ErrorCode.SERVER_ERROR,
+        detail=str(HTTP_CODES[ErrorCode.SERVER_ERROR]),
+        request=request,
     )
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 
 class ErrorCode(StrEnum):
+    """Every error code the system gives (domain refusals and the doors' own), in one place."""
+
     # transitions
     TRANSITION_UNKNOWN = "transition_unknown"
     TRANSITION_NOT_AVAILABLE = "transition_not_available"
@@ -45,6 +47,23 @@ class ErrorCode(StrEnum):
     REFUND_ALREADY_DECIDED = "refund_already_decided"
     REJECTION_REASON_REQUIRED = "rejection_reason_required"
     INVALID_AMOUNT = "invalid_amount"
+    # refusals of the doors themselves (the API's problem codes, field errors)
+    INVALID = "invalid"
+    INVALID_CHOICE = "invalid_choice"
+    DOES_NOT_EXIST = "does_not_exist"
+    NOT_YOURS = "not_yours"
+    PARSE_ERROR = "parse_error"
+    NOT_AUTHENTICATED = "not_authenticated"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NOT_ACCEPTABLE = "not_acceptable"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    REQUEST_TOO_LARGE = "request_too_large"
+    THROTTLED = "throttled"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    CONFLICT = "conflict"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    SERVER_ERROR = "server_error"
 
 
 # Refusals that mean "the request was right, but the case is not (or no longer) in a state that

@@ -65,3 +65,36 @@ def test_problem_types_are_listed(client):
     one = client.get("/api/problems/case_changed").json()
     assert one["type"] == "/api/problems/case_changed"
     assert client.get("/api/problems/nope").status_code == 404
+
+
+def test_every_problem_code_is_a_member_of_the_one_enum():
+    """Problem codes come from ``cases.errors.ErrorCode`` only: the HTTP layer's, the API
+    exceptions' and every literal code given to ``Problem`` or ``problem_response``."""
+    import ast
+    from pathlib import Path
+
+    from api.problems import _API_EXCEPTION_CODES, HTTP_CODES
+    from cases.errors import ErrorCode
+
+    vocabulary = {code.value for code in ErrorCode}
+    used = {str(code) for code in HTTP_CODES} | set(_API_EXCEPTION_CODES.values())
+    root = Path(__file__).resolve().parents[2]
+    for path in [*(root / "api").rglob("*.py"), *(root / "intake").rglob("*.py")]:
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", "") or getattr(node.func, "attr", "")
+            if name == "Problem" and len(node.args) >= 2:
+                code = node.args[1]
+                if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                    used.add(code.value)
+            for keyword in node.keywords:
+                if (
+                    name in {"Problem", "problem_response", "problem_data", "_django_problem"}
+                    and keyword.arg == "code"
+                    and isinstance(keyword.value, ast.Constant)
+                ):
+                    used.add(keyword.value.value)
+    assert used - vocabulary == set()
