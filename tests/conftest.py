@@ -171,26 +171,28 @@ def _fake_now(request):
         yield
 
 
-@pytest.fixture(autouse=True)
-def _fresh_process_state():
-    """What one test leaves in the process reaches no other, whatever the order: the language and
-    time zone that a request or a test activated (thread-local, never reset by Django between
-    tests), the cache (rate-limit and throttle counts), the marketplace calendars built."""
+def reset_process_state() -> None:
+    """What one test leaves in the process must reach no other, whatever the order: the language
+    and time zone that a request or a test activated (thread-local, never reset by Django between
+    tests), the caches (rate-limit and throttle counts), the marketplace calendars built (a warm
+    calendar saves a query, so query counts depended on the tests before)."""
     from django.core.cache import caches
     from django.utils import timezone, translation
 
     from marketplaces import calendars
 
-    def reset() -> None:
-        translation.deactivate()
-        timezone.deactivate()
-        calendars._cache.clear()
-        for cache in caches.all(initialized_only=True):
-            cache.clear()
+    translation.deactivate()
+    timezone.deactivate()
+    calendars._cache.clear()
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
 
-    reset()
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    reset_process_state()
     yield
-    reset()
+    reset_process_state()
 
 
 @pytest.fixture
@@ -210,14 +212,28 @@ def days_ago(days: float) -> dt.datetime:
     return timezone.now() - dt.timedelta(days=days)
 
 
-def restore_migrated_data() -> None:
-    """Data that migrations create (the shipped marketplaces...). A transactional test empties
-    every table when it ends; put that data back for the next one."""
-    from marketplaces.models import Marketplace
-    from marketplaces.profiles import load_profiles
+# The migrations that write data (each function leaves existing rows alone), in migration order.
+DATA_MIGRATIONS = [
+    ("marketplaces.migrations.0002_load_profiles", "load"),  # the shipped marketplaces
+    ("jobs.migrations.0002_clearance_templates", "install"),  # customs reminder texts
+    ("scorecards.migrations.0002_default_policies", "install"),  # metric policies and bands
+]
 
-    if not Marketplace.objects.exists():
-        load_profiles(Marketplace)
+
+def restore_migrated_data() -> None:
+    """Data that migrations create. A transactional test empties every table when it ends; put
+    that data back for the next one, so that a test sees the same database whichever ran before
+    it. (The support groups and schedules come back from post_migrate hooks.)"""
+    import importlib
+
+    from django.apps import apps
+
+    from marketplaces.models import Marketplace
+
+    if Marketplace.objects.exists():
+        return
+    for module, function in DATA_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)
 
 
 @pytest.fixture(autouse=True)
