@@ -44,9 +44,17 @@ class YearTable:
     weekend: frozenset[int]
 
 
+# Holiday names in English where the package has them. Left unset, ``holidays`` picks the language
+# from LANGUAGE / LC_ALL / LC_MESSAGES / LANG, so the same calendar printed Chinese or French names
+# depending on the shell that started the process.
+HOLIDAY_NAMES_LANGUAGE = "en_US"
+
+
 @functools.lru_cache(maxsize=512)
 def year_table(country: str, subdivision: str, year: int) -> YearTable:
-    calendar = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    calendar = holidays.country_holidays(
+        country, subdiv=subdivision or None, years=year, language=_names_language(country)
+    )
     days = {day: name for day, name in calendar.items() if day.year == year}
     workdays = frozenset(
         day for day in getattr(calendar, "weekend_workdays", ()) if day.year == year
@@ -165,6 +173,13 @@ class BusinessCalendar:
                     label = table.holidays.get(day, "Closed")
                 out.append((day, working, label))
         return out
+
+
+@functools.cache
+def _names_language(country: str) -> str | None:
+    """English where translated; a country without translations has its names in one language."""
+    languages = holidays.list_localized_countries().get(country, [])
+    return HOLIDAY_NAMES_LANGUAGE if HOLIDAY_NAMES_LANGUAGE in languages else None
 
 
 def _days(first: dt.date, last: dt.date) -> Iterator[dt.date]:

@@ -17,6 +17,15 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CI = os.environ.get("AFTERSALES_CI") == "1"
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fake-now",
+        metavar="ISO_DATETIME",
+        help="run the tests (but the live-server and browser ones) on a clock starting at this "
+        "aware instant, e.g. 2027-02-06T15:30+00:00",
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser and PostgreSQL tests skip with a visible reason where the part is missing, and
     fail instead in CI (AFTERSALES_CI=1), where they must run."""
@@ -122,11 +131,68 @@ def door() -> Door:
     return Door.COMMAND
 
 
-@pytest.fixture
-def now():
-    from django.utils import timezone
+# Wednesday 10 June 2026, 10:00 UTC: 12:00 in Paris, 18:00 in Shanghai, a working day in every
+# shipped calendar and in the week before it, far from any midnight.
+FROZEN_NOW = dt.datetime(2026, 6, 10, 10, 0, tzinfo=dt.UTC)
 
-    return timezone.now()
+
+def _uses_live_server(request) -> bool:
+    """Browser and live-server tests keep the real clock: Chromium runs on it, and a server clock
+    months away from the browser's would expire its session cookie at once."""
+    return "live_server" in request.fixturenames or "browser" in request.keywords
+
+
+@pytest.fixture
+def frozen_now(request):
+    """For a test whose answer depends on the date or the time of day (weekday, holiday, local
+    midnight): the clock starts at FROZEN_NOW and ticks from there, so events keep their order."""
+    import time_machine
+
+    if _uses_live_server(request):
+        pytest.fail("frozen_now cannot be used with a live server or a browser")
+    with time_machine.travel(FROZEN_NOW, tick=True):
+        yield FROZEN_NOW
+
+
+@pytest.fixture(autouse=True)
+def _fake_now(request):
+    """``pytest --fake-now=2026-12-31T23:30Z`` runs every test (but the live-server ones) on a clock
+    starting then: the way to find tests that pass on some days only."""
+    value = request.config.getoption("fake_now")
+    if not value or _uses_live_server(request):
+        yield
+        return
+    import time_machine
+
+    start = dt.datetime.fromisoformat(value)
+    if start.tzinfo is None:
+        raise pytest.UsageError("--fake-now needs a time zone, e.g. 2026-12-31T23:30+00:00")
+    with time_machine.travel(start, tick=True):
+        yield
+
+
+def reset_process_state() -> None:
+    """What one test leaves in the process must reach no other, whatever the order: the language
+    and time zone that a request or a test activated (thread-local, never reset by Django between
+    tests), the caches (rate-limit and throttle counts), the marketplace calendars built (a warm
+    calendar saves a query, so query counts depended on the tests before)."""
+    from django.core.cache import caches
+    from django.utils import timezone, translation
+
+    from marketplaces import calendars
+
+    translation.deactivate()
+    timezone.deactivate()
+    calendars._cache.clear()
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    reset_process_state()
+    yield
+    reset_process_state()
 
 
 @pytest.fixture
@@ -146,14 +212,28 @@ def days_ago(days: float) -> dt.datetime:
     return timezone.now() - dt.timedelta(days=days)
 
 
-def restore_migrated_data() -> None:
-    """Data that migrations create (the shipped marketplaces...). A transactional test empties
-    every table when it ends; put that data back for the next one."""
-    from marketplaces.models import Marketplace
-    from marketplaces.profiles import load_profiles
+# The migrations that write data (each function leaves existing rows alone), in migration order.
+DATA_MIGRATIONS = [
+    ("marketplaces.migrations.0002_load_profiles", "load"),  # the shipped marketplaces
+    ("jobs.migrations.0002_clearance_templates", "install"),  # customs reminder texts
+    ("scorecards.migrations.0002_default_policies", "install"),  # metric policies and bands
+]
 
-    if not Marketplace.objects.exists():
-        load_profiles(Marketplace)
+
+def restore_migrated_data() -> None:
+    """Data that migrations create. A transactional test empties every table when it ends; put
+    that data back for the next one, so that a test sees the same database whichever ran before
+    it. (The support groups and schedules come back from post_migrate hooks.)"""
+    import importlib
+
+    from django.apps import apps
+
+    from marketplaces.models import Marketplace
+
+    if Marketplace.objects.exists():
+        return
+    for module, function in DATA_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -111,7 +111,10 @@ def test_agent_works_a_damaged_item_claim_to_the_reship(page, live_server, djang
     page.wait_for_selector("#evidence")
     # the photo is shown from the access-checked thumbnail view once the task made it
     image = page.locator(".ws-gallery img").first
-    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    # wait for it to load (checked at once, a busy machine saw it still loading)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
     page.click(".ws-evidence >> text=Accept")
     page.wait_for_selector(".ws-review-label-accepted")
 

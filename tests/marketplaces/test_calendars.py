@@ -53,6 +53,21 @@ def test_spring_festival_2026_fifteen_business_days():
     assert CN.add_business_days(D(2026, 2, 12), 15) == D(2026, 3, 11)
 
 
+@pytest.mark.parametrize("variable", ["LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"])
+@pytest.mark.parametrize("locale_name", ["zh_CN.UTF-8", "fr_FR.UTF-8", "C"])
+def test_holiday_names_do_not_depend_on_the_shell_locale(monkeypatch, variable, locale_name):
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, locale_name)
+    year_table.cache_clear()
+    try:
+        assert year_table("CN", "", 2026).holidays[D(2026, 10, 1)] == "National Day"
+        assert year_table("FR", "", 2026).holidays[D(2026, 7, 14)] == "National Day"
+        assert year_table("FR", "", 2026).holidays[D(2026, 12, 25)] == "Christmas Day"
+    finally:
+        year_table.cache_clear()  # no table built under this test's locale outlives it
+
+
 def test_french_public_holidays_are_skipped():
     assert not FR.is_working_day(D(2026, 5, 14))  # Ascension
     assert not FR.is_working_day(D(2026, 7, 14))  # Bastille Day
