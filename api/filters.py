@@ -236,7 +236,9 @@ class MessageFilter(StrictFilterSet):
         field_name="order__external_id", label="The order's external id."
     )
     case = django_filters.CharFilter(field_name="case__reference", label="The case reference.")
-    conversation_id = django_filters.CharFilter(field_name="conversation_id")
+    conversation_id = django_filters.CharFilter(
+        field_name="conversation__external_id", label="The marketplace's thread id."
+    )
     direction = CommaChoicesFilter(
         field_name="direction", allowed=Direction.values, label="Directions, comma-separated."
     )
