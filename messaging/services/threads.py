@@ -78,13 +78,10 @@ def _derive_chunk(
 ) -> int:
     conversation_model, message_model = models
     conversations = {
-        c.pk: c
-        for c in conversation_model.objects.filter(pk__in=ids).select_related("marketplace")
+        c.pk: c for c in conversation_model.objects.filter(pk__in=ids).select_related("marketplace")
     }
     threads: dict[int, list[Any]] = defaultdict(list)
-    for message in message_model.objects.filter(conversation_id__in=ids).order_by(
-        "sent_at", "pk"
-    ):
+    for message in message_model.objects.filter(conversation_id__in=ids).order_by("sent_at", "pk"):
         threads[message.conversation_id].append(message)
     inbound_new, outbound_new = set(new_inbound), set(new_outbound)
     changed: list[Any] = []
