@@ -45,6 +45,8 @@ class ErrorCode(StrEnum):
     REFUND_ALREADY_DECIDED = "refund_already_decided"
     REJECTION_REASON_REQUIRED = "rejection_reason_required"
     INVALID_AMOUNT = "invalid_amount"
+    # return requests
+    RETURN_ALREADY_ANSWERED = "return_already_answered"
 
 
 # Refusals that mean "the request was right, but the case is not (or no longer) in a state that
@@ -54,6 +56,7 @@ CONFLICT_CODES = frozenset(
         ErrorCode.TRANSITION_NOT_AVAILABLE,
         ErrorCode.CASE_CHANGED,
         ErrorCode.REFUND_ALREADY_DECIDED,
+        ErrorCode.RETURN_ALREADY_ANSWERED,
         ErrorCode.CASE_CLOSED,
     }
 )
