@@ -47,6 +47,13 @@ class ErrorCode(StrEnum):
     INVALID_AMOUNT = "invalid_amount"
     # return requests
     RETURN_ALREADY_ANSWERED = "return_already_answered"
+    # conversations and replies (``messaging``)
+    PLACEHOLDER_MISSING = "placeholder_missing"
+    ATTACHMENTS_REFUSED = "attachments_refused"
+    MESSAGE_TOO_LONG = "message_too_long"
+    SELLER_MAY_NOT_WRITE_FIRST = "seller_may_not_write_first"
+    OUTBOUND_ALREADY_SENT = "outbound_already_sent"
+    OUTBOUND_NOT_FAILED = "outbound_not_failed"
 
 
 # Refusals that mean "the request was right, but the case is not (or no longer) in a state that
@@ -57,6 +64,8 @@ CONFLICT_CODES = frozenset(
         ErrorCode.CASE_CHANGED,
         ErrorCode.REFUND_ALREADY_DECIDED,
         ErrorCode.RETURN_ALREADY_ANSWERED,
+        ErrorCode.OUTBOUND_ALREADY_SENT,
+        ErrorCode.OUTBOUND_NOT_FAILED,
         ErrorCode.CASE_CLOSED,
     }
 )

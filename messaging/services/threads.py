@@ -169,3 +169,22 @@ def _next_status(conversation: Any, *, got_inbound: bool, got_outbound: bool) ->
     if got_outbound and not conversation.awaiting_response and status != ConversationStatus.DONE:
         return ConversationStatus.WAITING
     return status
+
+
+def marketplace_clocks_refresh(marketplace_id: int) -> int:
+    """Re-derive the conversations of a marketplace whose calendar or rules changed and that
+    still await an answer (answered and closed clocks keep the rule they ran under);
+    returns how many messages changed."""
+    from django.db import transaction
+
+    ids = list(
+        Conversation.objects.filter(marketplace_id=marketplace_id)
+        .filter(
+            pk__in=Message.objects.filter(
+                marketplace_id=marketplace_id, direction=Direction.INBOUND, answered_at__isnull=True
+            ).values("conversation_id")
+        )
+        .values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        return threads_derive(ids)
