@@ -10,8 +10,9 @@ given, in order, so the result does not depend on the order messages arrived in:
 * for each conversation: first/last message times, whether an answer is awaited and since
   when, the earliest running clock (due and at-risk), the count of messages;
 * the status moves that follow from new messages: a new received message makes the
-  conversation unread again; a sent reply that leaves nothing awaited makes it "waiting for the
-  customer". A conversation marked spam stays spam; "done" is left only for a new message.
+  conversation unread again (spam when all it received was flagged spam); a sent reply that
+  leaves nothing awaited makes it "waiting for the customer". A conversation marked spam
+  stays spam; "done" is left only for a new message.
 """
 
 from __future__ import annotations
@@ -149,6 +150,13 @@ def _derive_chunk(
         conversation.status = _next_status(
             conversation, got_inbound=pk in inbound_new, got_outbound=pk in outbound_new
         )
+        if (
+            conversation.status == ConversationStatus.UNREAD
+            and inbound
+            and all(m.is_spam for m in inbound)
+        ):
+            # Everything received was flagged spam by the marketplace: nothing to read.
+            conversation.status = ConversationStatus.SPAM
         if any(getattr(conversation, name) != before[name] for name in _CONVERSATION_DERIVED):
             changed_conversations.append(conversation)
     if changed:
