@@ -187,7 +187,7 @@ class Marketplace(models.Model):
         ),
     )
     response_at_risk_percent = models.PositiveSmallIntegerField(
-        _("message clock at risk from (% of the time allowed)"),
+        _("message clock at risk from (percent of the time allowed)"),
         default=75,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )

@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                     django.core.validators.MinValueValidator(1),
                     django.core.validators.MaxValueValidator(100),
                 ],
-                verbose_name="message clock at risk from (% of the time allowed)",
+                verbose_name="message clock at risk from (percent of the time allowed)",
             ),
         ),
         migrations.AddField(
