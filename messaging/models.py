@@ -35,7 +35,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import CUSTOMER_LANGUAGES, Case, Order
@@ -163,19 +163,29 @@ class Conversation(models.Model):
             ),
         ]
         indexes = [
-            # The inbox, most urgent first: open conversations by due time, then the newest.
+            # The inbox, most urgent first (``messaging.selectors.inbox_queryset``'s order):
+            # open conversations by due time, then waiting longest, then newest.
             models.Index(
-                fields=["response_due_at", "last_inbound_at"],
+                F("response_due_at").asc(),
+                F("awaiting_since").asc(),
+                F("last_message_at").desc(),
+                F("id").desc(),
                 condition=Q(status__in=["unread", "to_do", "waiting_for_customer"]),
                 name="conversation_open_due",
             ),
             models.Index(
-                fields=["marketplace", "response_due_at", "last_inbound_at"],
+                F("marketplace"),
+                F("response_due_at").asc(),
+                F("awaiting_since").asc(),
+                F("last_message_at").desc(),
+                F("id").desc(),
                 condition=Q(status__in=["unread", "to_do", "waiting_for_customer"]),
                 name="conversation_open_mkt_due",
             ),
             models.Index(
-                fields=["assignee", "response_due_at"],
+                F("assignee"),
+                F("response_due_at").asc(),
+                F("awaiting_since").asc(),
                 condition=Q(status__in=["unread", "to_do", "waiting_for_customer"]),
                 name="conversation_open_assignee",
             ),

@@ -123,7 +123,8 @@ def inbox_queryset(
     return rows.order_by(
         F("response_due_at").asc(nulls_last=True),
         F("awaiting_since").asc(nulls_last=True),
-        F("last_message_at").desc(nulls_last=True),
+        # Every conversation has a last message: the index's order (nulls first) is kept.
+        F("last_message_at").desc(),
         "-pk",
     )
 
