@@ -211,7 +211,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("case"))
     def case_reference(self, delivery: WebhookDelivery) -> str:
-        return delivery.event.case.reference
+        case = delivery.event.case
+        return case.reference if case is not None else "—"
 
     @admin.display(description=_("payload"))
     def payload(self, delivery: WebhookDelivery) -> str:

@@ -18,6 +18,12 @@ class ApiConfig(AppConfig):
         from .webhooks.outbox import record_webhook_event
 
         case_event_recorded.connect(record_webhook_event, dispatch_uid="api_webhook_outbox")
+
+        from messaging.signals import outbound_queued
+
+        from .webhooks.messages import record_outbound_webhook
+
+        outbound_queued.connect(record_outbound_webhook, dispatch_uid="api_webhook_outbound")
         post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="api_schedules")
 
 

@@ -27,6 +27,9 @@ DEADLINES = {
     "resolution": "resolution_due_at",
     "supplier_contact": "supplier_contact_due_at",
     "supplier_switch": "supplier_switch_due_at",
+    # Decision clocks: their due time is cleared once nothing awaits the decision.
+    "evidence_review": "review_due_at",
+    "refund_decision": "refund_decision_due_at",
 }
 
 # Clocks that run while the case is in one state: they stop when the case leaves it.
@@ -34,6 +37,7 @@ _STATE_CLOCKS = {
     "evidence": CaseState.AWAITING_EVIDENCE,
     "supplier_contact": CaseState.NEW,
     "supplier_switch": CaseState.SUPPLIER_CONTACTED,
+    "evidence_review": CaseState.UNDER_REVIEW,
 }
 
 
@@ -54,6 +58,9 @@ def stopped_at(case: Case, name: str, events: Iterable[CaseEvent]) -> dt.datetim
         return case.first_responded_at or case.closed_at
     if name == "resolution":
         return case.resolved_at or case.closed_at
+    if name == "refund_decision":
+        decided = [e.occurred_at for e in events if e.event_type == EventType.REFUND_DECIDED]
+        return max(decided) if decided else case.closed_at
     state = _STATE_CLOCKS[name]
     left = [
         event.occurred_at

@@ -20,10 +20,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.fields import get_error_detail
 from rest_framework.request import Request
 
-from cases.choices import CaseKind, CaseState
-from cases.models import Case, Order
+from cases.choices import CaseKind, CaseState, ReturnDecision
+from cases.models import Case, Order, ReturnRequest
 from cases.selectors import closed_cases_q, not_overdue_q, open_cases_q, overdue_q
-from messaging.models import Direction, Message
+from messaging.models import Direction, Message, OutboundMessage
 
 from .problems import QueryParametersInvalid
 
@@ -236,7 +236,9 @@ class MessageFilter(StrictFilterSet):
         field_name="order__external_id", label="The order's external id."
     )
     case = django_filters.CharFilter(field_name="case__reference", label="The case reference.")
-    conversation_id = django_filters.CharFilter(field_name="conversation_id")
+    conversation_id = django_filters.CharFilter(
+        field_name="conversation__external_id", label="The marketplace's thread id."
+    )
     direction = CommaChoicesFilter(
         field_name="direction", allowed=Direction.values, label="Directions, comma-separated."
     )
@@ -245,4 +247,35 @@ class MessageFilter(StrictFilterSet):
 
     class Meta:
         model = Message
+        fields: list[str] = []
+
+
+class OutboxFilter(StrictFilterSet):
+    marketplace = MarketplaceCodesFilter()
+    queued_after = AwareIsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
+
+    class Meta:
+        model = OutboundMessage
+        fields: list[str] = []
+
+
+class ReturnRequestFilter(StrictFilterSet):
+    marketplace = MarketplaceCodesFilter()
+    order = django_filters.CharFilter(
+        field_name="order__external_id", label="The order's external id."
+    )
+    case = django_filters.CharFilter(field_name="case__reference", label="The case reference.")
+    answered = StrictBooleanFilter(
+        field_name="responded_at", lookup_expr="isnull", exclude=True, label="Answered or not."
+    )
+    decision = CommaChoicesFilter(
+        field_name="decision", allowed=ReturnDecision.values, label="Decisions, comma-separated."
+    )
+    due_before = AwareIsoDateTimeFilter(field_name="response_due_at", lookup_expr="lt")
+    requested_after = AwareIsoDateTimeFilter(field_name="requested_at", lookup_expr="gte")
+    requested_before = AwareIsoDateTimeFilter(field_name="requested_at", lookup_expr="lt")
+    updated_after = AwareIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = ReturnRequest
         fields: list[str] = []

@@ -166,6 +166,8 @@ class WebhookEventType(models.TextChoices):
     DEADLINE_AT_RISK = "deadline.at_risk", _("Deadline at risk")
     DEADLINE_MISSED = "deadline.missed", _("Deadline missed")
     DEADLINES_CHANGED = "case.deadlines_changed", _("Case deadlines recomputed")
+    # A reply entered the outbox: push connectors send it (``api.webhooks.messages``).
+    MESSAGE_OUTBOUND = "message.outbound", _("Reply to send")
 
 
 ALL_EVENTS = "*"
@@ -231,7 +233,10 @@ class WebhookEvent(models.Model):
 
     event_id = models.UUIDField(_("event id"), default=uuid.uuid4, unique=True, editable=False)
     event_type = models.CharField(_("type"), max_length=32, choices=WebhookEventType.choices)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    # Empty for events about no case (a reply in a conversation filed on no case).
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     case_event = models.ForeignKey(
         CaseEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

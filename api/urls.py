@@ -16,6 +16,8 @@ from .views.docs import ProblemTypesView, RedocView, SwaggerView
 from .views.marketplaces import MarketplaceViewSet
 from .views.messages import MessageViewSet
 from .views.orders import OrderViewSet
+from .views.outbox import OutboxViewSet
+from .views.returns import ReturnRequestViewSet
 from .views.webhooks import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -27,6 +29,8 @@ router.register("cases", CaseViewSet, basename="case")
 router.register("marketplaces", MarketplaceViewSet, basename="marketplace")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 router.register("messages", MessageViewSet, basename="message")
+router.register("outbox", OutboxViewSet, basename="outbox")
+router.register("return-requests", ReturnRequestViewSet, basename="return-request")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

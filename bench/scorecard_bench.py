@@ -186,16 +186,27 @@ LATERAL (SELECT CASE WHEN bench_rnd(c.id, 31) < 0.1 THEN ''
 WHERE c.marketplace_id = %(m)s AND bench_rnd(c.id, 30) < 0.3
 """
 
+CONVERSATIONS = """
+INSERT INTO messaging_conversation (
+    marketplace_id, external_id, counterpart, channel, topic, language, subject, preview,
+    status, reply_to, brand_started, awaiting_response, message_count, created_at, updated_at)
+SELECT %(m)s, 'C' || n, 'customer', 'chat', 'pre_sale', '', '', '', 'done', '', false, false,
+       2, now(), now()
+FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
+"""
+
 MESSAGES = """
 INSERT INTO messaging_message (
     marketplace_id, external_id, conversation_id, order_id, case_id, direction, counterpart,
     channel, sent_at, received_at, subject, body, is_spam, received_while_paused,
-    no_response_needed, is_conversation_start, answered_at, created_at, updated_at)
-SELECT %(m)s, x.external_id, 'C' || n, NULL, NULL, x.direction, 'customer', 'chat', x.at, x.at,
+    no_response_needed, is_conversation_start, needs_response, answered_at, created_at,
+    updated_at)
+SELECT %(m)s, x.external_id, c.id, NULL, NULL, x.direction, 'customer', 'chat', x.at, x.at,
        '', '', x.direction = 'in' AND bench_rnd(n, 42) < 0.02, false,
-       x.direction = 'in' AND bench_rnd(n, 43) < 0.02, x.direction = 'in',
+       x.direction = 'in' AND bench_rnd(n, 43) < 0.02, x.direction = 'in', x.direction = 'in',
        CASE WHEN x.direction = 'in' THEN a.answer END, now(), now()
-FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n,
+FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS n
+JOIN messaging_conversation c ON c.marketplace_id = %(m)s AND c.external_id = 'C' || n,
 LATERAL (SELECT timestamptz %(end)s - bench_rnd(n, 40) * interval '100 days' AS received) r,
 LATERAL (SELECT CASE WHEN bench_rnd(n, 41) < 0.85 THEN
              r.received + power(bench_rnd(n, 44), 4) * %(delay)s::interval END AS answer) a,
@@ -266,6 +277,7 @@ def fill_marketplace(
         )
     execute(REFUNDS, {"m": marketplace.pk})
     for first, last in chunks(max(1, orders // 10)):
+        execute(CONVERSATIONS, {"m": marketplace.pk, "first": first, "last": last})
         execute(
             MESSAGES,
             {

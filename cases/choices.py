@@ -120,6 +120,7 @@ class EventType(models.TextChoices):
     FIRST_RESPONSE_RECORDED = "first_response_recorded", _("First response recorded")
     MESSAGE_NOT_SENT = "message_not_sent", _("Message not sent")
     SUPPLIER_ESCALATION = "supplier_escalation", _("Late shipment: supplier step due")
+    RETURN_ANSWERED = "return_answered", _("Return request answered")
 
 
 class MediaType(models.TextChoices):
@@ -240,3 +241,4 @@ class ReturnDecision(models.TextChoices):
     AUTHORIZED = "authorized", _("Authorised")
     REJECTED = "rejected", _("Rejected")
     REFUNDED_WITHOUT_RETURN = "refunded_without_return", _("Refunded without return")
+    CLOSED = "closed", _("Closed")  # answered without a return (the customer's question settled)

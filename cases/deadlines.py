@@ -11,6 +11,14 @@ Clocks (each stored as a column so that lists filter and sort on it):
   ``resolution_business_days``; stops when the customer got the remedy.
 * ``supplier_contact`` / ``supplier_switch``: late shipments, 2 and 4 days after the promised
   ship date (calendar days, from the marketplace's midnight); each runs in the state it ends.
+* ``evidence_review`` (decision clock): while the case is under review, from the moment it
+  entered that state, the marketplace's ``evidence_review_business_days``.
+* ``refund_decision`` (decision clock): while a refund request awaits the seller's decision,
+  from the oldest such request (``refund_awaiting_since``, kept by the refund services), the
+  marketplace's ``refund_decision_business_days``.
+
+The two decision clocks have no published source: the shipped 2 business days are assumptions
+(``marketplaces.profiles.DECISION_CLOCKS``); empty means no clock.
 
 ``next_due_at`` is the earliest running clock.
 """
@@ -37,6 +45,8 @@ DEADLINE_FIELDS = (
     "resolution_due_at",
     "supplier_contact_due_at",
     "supplier_switch_due_at",
+    "review_due_at",
+    "refund_decision_due_at",
     "next_due_at",
 )
 # Fields of a case the deadlines are computed from (with its order and marketplace): the kernel
@@ -52,6 +62,8 @@ DEADLINE_INPUTS = frozenset(
         "evidence_requested_at",
         "confirmed_at",
         "resolved_at",
+        "last_transition_at",
+        "refund_awaiting_since",
     }
 )
 
@@ -79,6 +91,15 @@ def response_due(
     return received_at + duration
 
 
+def return_response_due(marketplace: Marketplace, requested_at: dt.datetime) -> dt.datetime | None:
+    """When the answer to a return request made at ``requested_at`` is due: calendar hours,
+    weekends and holidays included (Amazon: 48 h); None where the marketplace sets no clock."""
+    hours = marketplace.return_response_hours
+    if hours is None:
+        return None
+    return requested_at + dt.timedelta(hours=hours)
+
+
 def compute_deadlines(case: Case, marketplace: Marketplace) -> dict[str, dt.datetime | None]:
     """Every deadline column of ``case``, from its current moments; pure (reads the order)."""
     calendar = calendar_for(marketplace)
@@ -96,6 +117,15 @@ def compute_deadlines(case: Case, marketplace: Marketplace) -> dict[str, dt.date
     if case.kind == CaseKind.LATE_SHIPMENT:
         due["supplier_contact_due_at"] = case.order.late_since(LATE_CONTACT_DAYS)
         due["supplier_switch_due_at"] = case.order.late_since(LATE_SWITCH_DAYS)
+    review_days = marketplace.evidence_review_business_days
+    if case.state == CaseState.UNDER_REVIEW and review_days is not None:
+        # Under review since the transition that brought it there (its last one).
+        due["review_due_at"] = calendar.deadline(
+            case.last_transition_at or case.opened_at, review_days
+        )
+    refund_days = marketplace.refund_decision_business_days
+    if case.refund_awaiting_since and refund_days is not None:
+        due["refund_decision_due_at"] = calendar.deadline(case.refund_awaiting_since, refund_days)
     running = _running(case, due)
     due["next_due_at"] = min(running.values()) if running else None
     return due
@@ -115,6 +145,10 @@ def _running(case: Case, due: dict[str, dt.datetime | None]) -> dict[str, dt.dat
         clocks["supplier_contact"] = due["supplier_contact_due_at"]
     if case.state == CaseState.SUPPLIER_CONTACTED and due["supplier_switch_due_at"]:
         clocks["supplier_switch"] = due["supplier_switch_due_at"]
+    if case.state == CaseState.UNDER_REVIEW and due["review_due_at"]:
+        clocks["evidence_review"] = due["review_due_at"]
+    if case.refund_awaiting_since and due["refund_decision_due_at"]:
+        clocks["refund_decision"] = due["refund_decision_due_at"]
     return clocks
 
 

@@ -47,6 +47,15 @@ class ErrorCode(StrEnum):
     REFUND_ALREADY_DECIDED = "refund_already_decided"
     REJECTION_REASON_REQUIRED = "rejection_reason_required"
     INVALID_AMOUNT = "invalid_amount"
+    # return requests
+    RETURN_ALREADY_ANSWERED = "return_already_answered"
+    # conversations and replies (``messaging``)
+    PLACEHOLDER_MISSING = "placeholder_missing"
+    ATTACHMENTS_REFUSED = "attachments_refused"
+    MESSAGE_TOO_LONG = "message_too_long"
+    SELLER_MAY_NOT_WRITE_FIRST = "seller_may_not_write_first"
+    OUTBOUND_ALREADY_SENT = "outbound_already_sent"
+    OUTBOUND_NOT_FAILED = "outbound_not_failed"
     # refusals of the doors themselves (the API's problem codes, field errors)
     INVALID = "invalid"
     INVALID_CHOICE = "invalid_choice"
@@ -73,6 +82,9 @@ CONFLICT_CODES = frozenset(
         ErrorCode.TRANSITION_NOT_AVAILABLE,
         ErrorCode.CASE_CHANGED,
         ErrorCode.REFUND_ALREADY_DECIDED,
+        ErrorCode.RETURN_ALREADY_ANSWERED,
+        ErrorCode.OUTBOUND_ALREADY_SENT,
+        ErrorCode.OUTBOUND_NOT_FAILED,
         ErrorCode.CASE_CLOSED,
     }
 )

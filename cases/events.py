@@ -485,6 +485,33 @@ class SupplierEscalation(CaseEventPayload):
 
 @_register
 @dataclass(frozen=True)
+class ReturnAnswered(CaseEventPayload):
+    """The seller answered a return request of the case's order (the reason is the event's
+    ``reason``)."""
+
+    type = EventType.RETURN_ANSWERED
+    return_request: int
+    decision: str
+    external_id: str = ""
+    on_time: bool | None = None
+
+    @classmethod
+    def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
+        from .choices import ReturnDecision
+
+        decision = _label(ReturnDecision, params.get("decision"))
+        detail = str(params.get("external_id", ""))
+        if params.get("on_time") is False:
+            detail = f"{detail} · {gettext('answered late')}".strip(" ·")
+        return RenderedEvent(
+            "refund",
+            gettext("Return request answered: %(decision)s") % {"decision": decision},
+            detail,
+        )
+
+
+@_register
+@dataclass(frozen=True)
 class NoteAdded(CaseEventPayload):
     """A note written by a person (the text is in the event's ``note``)."""
 

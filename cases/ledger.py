@@ -152,6 +152,7 @@ def refund_decision_record(
             "rejection_note",
         ]
     )
+    refund_awaiting_refresh(act)
     act.event(
         RefundDecided(
             refund_request=refund.pk,
@@ -162,6 +163,18 @@ def refund_decision_record(
         occurred_at=at,
         reason=note,
     )
+
+
+def refund_awaiting_refresh(act: CaseAction) -> None:
+    """Keep ``refund_awaiting_since`` (the start of the refund-decision clock) on the oldest
+    undecided request of the case; a deadline input, so the kernel recomputes the deadlines."""
+    oldest = (
+        RefundRequest.objects.filter(case_id=act.case.pk, decision="")
+        .order_by("requested_at")
+        .values_list("requested_at", flat=True)
+        .first()
+    )
+    act.case.refund_awaiting_since = oldest
 
 
 def refunds_reject_open(act: CaseAction, *, at: dt.datetime, reason_code: str, note: str) -> None:

@@ -63,12 +63,15 @@ def send_claimed(
     line: Callable[[models.Model], NoticeLine | None],
     subject: Callable[[int], str],
     template: str,
+    related: tuple[str, ...] = ("case__assignee", "case__marketplace"),
+    recipients: Callable[[models.Model, list[str]], tuple[str, ...]] | None = None,
 ) -> int:
     """Claim the unnotified rows of ``queryset`` (they have ``case``, ``notified_at`` and
     ``notified_to``), send one digest per recipient, record who was told; returns e-mails sent.
 
     ``line`` gives the row's digest line, or None for a row that needs no e-mail (it is still
-    marked notified).
+    marked notified). Rows about something else than a case (a message clock) name what to
+    load (``related``) and who hears of them (``recipients(row, team)``).
     """
     token = f"{CLAIM_PREFIX}{uuid.uuid4().hex}"
     model = queryset.model
@@ -81,11 +84,7 @@ def send_claimed(
     model.objects.filter(pk__in=ids, notified_at__isnull=True).update(
         notified_at=at, notified_to=token
     )
-    claimed = list(
-        model.objects.filter(notified_to=token)
-        .select_related("case__assignee", "case__marketplace")
-        .order_by("pk")
-    )
+    claimed = list(model.objects.filter(notified_to=token).select_related(*related).order_by("pk"))
     team = team_emails()
     groups: dict[tuple[str, ...], list[tuple[models.Model, NoticeLine]]] = defaultdict(list)
     silent = []
@@ -94,7 +93,8 @@ def send_claimed(
         if entry is None:
             silent.append(row.pk)
             continue
-        groups[recipients_for(row.case, team)].append((row, entry))
+        to = recipients(row, team) if recipients else recipients_for(row.case, team)
+        groups[to].append((row, entry))
     if silent:
         model.objects.filter(pk__in=silent).update(notified_to="")
     sent = 0

@@ -32,6 +32,7 @@ from cases.models import Case
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 
+from .message_alerts import message_alerts_run
 from .models import AlertLevel, Clock, DeadlineAlert
 from .notify import NoticeLine, case_url, send_claimed
 
@@ -77,6 +78,7 @@ def deadline_sweep_run(*, at: dt.datetime | None = None, batch_size: int = BATCH
             result.cases_checked += len(batch)
             result.alerts_created += _record_batch(batch, marketplace, at)
     result.emails_sent = notify_deadline_alerts(at=at)
+    result.alerts_created += message_alerts_run(at=at)[0]  # message clocks: jobs/message_alerts.py
     logger.info(
         "Deadline sweep: %s cases checked, %s new alerts, %s e-mails",
         result.cases_checked,

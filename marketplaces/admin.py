@@ -28,6 +28,13 @@ DEADLINE_POLICY_FIELDS = {
     "first_response_amount",
     "first_response_unit",
     "first_response_counting",
+    "evidence_review_business_days",
+    "refund_decision_business_days",
+    # The message clocks follow the same rule (``messaging`` recomputes the unanswered ones).
+    "response_scope",
+    "response_from",
+    "response_goal_seconds",
+    "response_at_risk_percent",
 }
 PREVIEW_DAYS = 120
 
@@ -80,12 +87,29 @@ class MarketplaceAdmin(admin.ModelAdmin):
                     "first_response_amount",
                     "first_response_unit",
                     "first_response_counting",
+                    "evidence_review_business_days",
+                    "refund_decision_business_days",
+                    "return_response_hours",
                 )
             },
         ),
         (
             _("Customer service"),
-            {"fields": ("channel", "mediation", "attachments_allowed", "html_allowed")},
+            {
+                "fields": (
+                    "channel",
+                    "mediation",
+                    "response_scope",
+                    "response_from",
+                    "response_goal_seconds",
+                    "response_at_risk_percent",
+                    "seller_may_write_first",
+                    "attachments_allowed",
+                    "html_allowed",
+                    "max_message_length",
+                    "send_replies_by_email",
+                )
+            },
         ),
     )
 

@@ -6,6 +6,7 @@ import uuid
 import zoneinfo
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -54,6 +55,24 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("e-mail")
     PORTAL = "portal", _("seller portal")
     NONE = "none", _("none (the marketplace answers)")
+
+
+class ResponseScope(models.TextChoices):
+    """Which received messages run a response clock."""
+
+    # Every message of the counterpart needs its own answer in time (Amazon).
+    EVERY_MESSAGE = "every_message", _("every message")
+    # Only the message that opens a conversation is timed (Faire: a retailer's first message).
+    FIRST_MESSAGE = "first_message", _("first message of a conversation only")
+
+
+class ResponseFrom(models.TextChoices):
+    """Whose messages the seller must answer."""
+
+    # Customers and retailers (and the platform's own questions).
+    COUNTERPARTS = "counterparts", _("customers, retailers and the platform")
+    # The marketplace answers customers itself; the seller only answers its questions (Spartoo).
+    PLATFORM_ONLY = "platform_only", _("the platform's own questions only")
 
 
 class Mediation(models.TextChoices):
@@ -143,6 +162,73 @@ class Marketplace(models.Model):
     )
     attachments_allowed = models.BooleanField(_("attachments allowed in messages"), default=True)
     html_allowed = models.BooleanField(_("HTML allowed in messages"), default=True)
+    # -- conversations (docs/domain.md §8) --------------------------------------------------------
+    response_scope = models.CharField(
+        _("messages timed"),
+        max_length=16,
+        choices=ResponseScope.choices,
+        default=ResponseScope.EVERY_MESSAGE,
+        help_text=_("Every received message runs its own response clock, or only the first one."),
+    )
+    response_from = models.CharField(
+        _("messages to answer"),
+        max_length=16,
+        choices=ResponseFrom.choices,
+        default=ResponseFrom.COUNTERPARTS,
+        help_text=_("Where the marketplace answers customers itself, only its own questions."),
+    )
+    response_goal_seconds = models.PositiveIntegerField(
+        _("best-score answer within (seconds)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "An answer this fast scores best (Tmall: 30 s); the clock is at risk from here. "
+            "Empty: at risk once the share below of the time allowed is used."
+        ),
+    )
+    response_at_risk_percent = models.PositiveSmallIntegerField(
+        _("message clock at risk from (percent of the time allowed)"),
+        default=75,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    seller_may_write_first = models.BooleanField(
+        _("the seller may start a conversation"),
+        default=True,
+        help_text=_("Off: the marketplace takes only replies to the counterpart's messages."),
+    )
+    max_message_length = models.PositiveIntegerField(
+        _("longest message (characters)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no limit."),
+    )
+    send_replies_by_email = models.BooleanField(
+        _("the system e-mails replies itself"),
+        default=False,
+        help_text=_(
+            "Replies go to the counterpart's relay address through the configured e-mail "
+            "backend (Amazon's buyer-seller messages) instead of waiting for a connector."
+        ),
+    )
+    # -- decision clocks on cases (assumptions where the marketplace publishes none) ---------
+    evidence_review_business_days = models.PositiveSmallIntegerField(
+        _("evidence review within (business days)"),
+        null=True,
+        blank=True,
+        help_text=_("Time to review the evidence of a case under review. Empty: no clock."),
+    )
+    refund_decision_business_days = models.PositiveSmallIntegerField(
+        _("refund decision within (business days)"),
+        null=True,
+        blank=True,
+        help_text=_("Time to decide a customer's refund request. Empty: no clock."),
+    )
+    return_response_hours = models.PositiveSmallIntegerField(
+        _("return request answer within (hours)"),
+        null=True,
+        blank=True,
+        help_text=_("Calendar hours, weekends included (Amazon: 48). Empty: no clock."),
+    )
     notes = models.TextField(_("notes"), blank=True)
     # A fresh value whenever the calendar's inputs change; calendar caches are keyed on it. Not a
     # counter: a value given out in a transaction that rolled back must never come back.

@@ -11,6 +11,9 @@ from typing import Any
 CN = {"time_zone": "Asia/Shanghai", "calendar_country": "CN"}
 FR = {"time_zone": "Europe/Paris", "calendar_country": "FR"}
 
+# Decision clocks on cases: no marketplace publishes them; 2 business days is an assumption.
+DECISION_CLOCKS = {"evidence_review_business_days": 2, "refund_decision_business_days": 2}
+
 PROFILES: list[dict[str, Any]] = [
     {
         "code": "tmall",
@@ -24,6 +27,7 @@ PROFILES: list[dict[str, Any]] = [
         "channel": "chat",
         "mediation": "platform_mediates",
         "html_allowed": False,
+        "response_goal_seconds": 30,
         "notes": "Chinese calendar; 15 business days to resolve a confirmed claim.",
     },
     {
@@ -37,6 +41,7 @@ PROFILES: list[dict[str, Any]] = [
         "mediation": "platform_mediates",
         "html_allowed": False,
         "cross_border": True,
+        "response_goal_seconds": 30,
         "notes": "Cross-border Tmall; same rules as Tmall. Every order is international.",
     },
     {
@@ -50,6 +55,7 @@ PROFILES: list[dict[str, Any]] = [
         "channel": "chat",
         "mediation": "platform_mediates",
         "html_allowed": False,
+        "response_goal_seconds": 30,
         "notes": "Chinese calendar. First-response rule assumed equal to Tmall's.",
     },
     {
@@ -62,6 +68,8 @@ PROFILES: list[dict[str, Any]] = [
         "channel": "email",
         "mediation": "platform_mediates",
         "html_allowed": False,
+        "send_replies_by_email": True,
+        "return_response_hours": 48,
         "notes": "24 h, weekends and holidays included; target 90 % on time. Return requests "
         "must be answered within 48 h. A-to-z claims are arbitrated by Amazon.",
     },
@@ -99,6 +107,9 @@ PROFILES: list[dict[str, Any]] = [
         "mediation": "platform_mediates",
         "attachments_allowed": False,
         "html_allowed": False,
+        # Assumptions: Rakuten takes replies only, of up to 2,000 characters.
+        "seller_may_write_first": False,
+        "max_message_length": 2000,
         "notes": "No attachments and no HTML in messages. 48 business hours is an assumption.",
     },
     {
@@ -108,6 +119,8 @@ PROFILES: list[dict[str, Any]] = [
         "first_response_amount": None,
         "channel": "none",
         "mediation": "platform_handles",
+        "response_from": "platform_only",
+        "seller_may_write_first": False,
         "notes": "The marketplace handles customer service itself; the seller only answers "
         "its questions.",
     },
@@ -121,6 +134,7 @@ PROFILES: list[dict[str, Any]] = [
         "first_response_counting": "business_days",
         "channel": "portal",
         "mediation": "seller_handles",
+        "response_scope": "first_message",
         "notes": "A retailer's first message answered more than 2 full business days after "
         "receipt is missed (receipt day, weekends and holidays not counted). Report every "
         "90 days.",
@@ -135,7 +149,9 @@ def load_profiles(marketplace_model: Any) -> int:
     # migration that adds them.
     known = {field.name for field in marketplace_model._meta.get_fields()}
     for profile in PROFILES:
-        data = {name: value for name, value in profile.items() if name in known}
+        data = {
+            name: value for name, value in {**DECISION_CLOCKS, **profile}.items() if name in known
+        }
         code = data.pop("code")
         _, was_created = marketplace_model.objects.get_or_create(code=code, defaults=data)
         created += was_created

@@ -20,7 +20,12 @@ class MessageAdmin(admin.ModelAdmin):
         "is_spam",
     )
     list_filter = ("marketplace", "direction", "counterpart", "channel", "is_spam")
-    search_fields = ("external_id", "conversation_id", "order__external_id", "case__reference")
+    search_fields = (
+        "external_id",
+        "conversation__external_id",
+        "order__external_id",
+        "case__reference",
+    )
     list_select_related = ("marketplace", "order__marketplace", "case")
     date_hierarchy = "sent_at"
     show_full_result_count = False

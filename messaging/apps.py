@@ -3,7 +3,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class MessagingConfig(AppConfig):
-    """The message log: customer and platform messages per order or case."""
+    """Conversations with customers, retailers and platforms; replies, notes and templates."""
 
     name = "messaging"
     verbose_name = _("Messages")
+
+    def ready(self) -> None:
+        from marketplaces.signals import calendar_changed
+
+        from .receivers import refresh_clocks_on_commit
+
+        calendar_changed.connect(
+            refresh_clocks_on_commit, dispatch_uid="messaging.refresh_clocks_on_commit"
+        )

@@ -307,7 +307,7 @@ RETURN_COLUMNS = (
 )
 MESSAGE_COLUMNS = (
     ("message", "external_id"),
-    ("conversation", "conversation_id"),
+    ("conversation", "conversation__external_id"),
     ("order", "order__external_id"),
     ("case", "case__reference"),
     ("counterpart", "counterpart"),

@@ -354,6 +354,8 @@ class CaseSerializer(ApiModelSerializer):
             "resolution_due_at",
             "supplier_contact_due_at",
             "supplier_switch_due_at",
+            "review_due_at",
+            "refund_decision_due_at",
             "next_due_at",
             "overdue",
             "created_at",

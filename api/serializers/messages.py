@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from messaging.models import Message
+from cases.models import CUSTOMER_LANGUAGES
+from messaging.models import Message, Topic
 from messaging.services import WRITABLE_FIELDS
 
 from ..fields import ApiModelSerializer, MarketplaceCodeField
@@ -15,6 +16,11 @@ class MessageSerializer(ApiModelSerializer):
     """A message received or sent by the seller, identified by (marketplace, external_id)."""
 
     marketplace = MarketplaceCodeField()
+    conversation_id = serializers.CharField(
+        source="conversation.external_id",
+        read_only=True,
+        help_text="The marketplace's thread id; messages of one thread share it.",
+    )
     order = serializers.SlugRelatedField(
         slug_field="external_id",
         read_only=True,
@@ -47,12 +53,16 @@ class MessageSerializer(ApiModelSerializer):
             "received_while_paused",
             "no_response_needed",
             "is_conversation_start",
+            "needs_response",
+            "response_due_at",
             "answered_at",
             "created_at",
             "updated_at",
         )
         read_only_fields = (
             "is_conversation_start",
+            "needs_response",
+            "response_due_at",
             "answered_at",
             "created_at",
             "updated_at",
@@ -64,8 +74,28 @@ class MessageInputSerializer(MessageSerializer):
     reads, no more (its values are checked there; this serializer names the accepted keys, for
     the schema and for refusing the others)."""
 
+    conversation_id = serializers.CharField(
+        max_length=100, help_text="The marketplace's thread id; messages of one thread share it."
+    )
     order = serializers.CharField(
         required=False, allow_null=True, help_text="The order's external id (optional)."
+    )
+    topic = serializers.ChoiceField(
+        choices=Topic.choices,
+        required=False,
+        help_text="Before or after the sale, for a new conversation (default: after the sale "
+        "when an order is given).",
+    )
+    language = serializers.ChoiceField(
+        choices=CUSTOMER_LANGUAGES,
+        required=False,
+        help_text="The conversation's language (default: the order's customer language).",
+    )
+    reply_to = serializers.EmailField(
+        required=False,
+        allow_blank=True,
+        help_text="Where replies go when the system e-mails them itself (Amazon's buyer "
+        "relay address).",
     )
     case = serializers.CharField(
         required=False, allow_null=True, help_text="The case reference, e.g. AS-2026-000123."

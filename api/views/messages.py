@@ -56,7 +56,7 @@ class MessageViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no client
             return Message.objects.none()
         return Message.objects.filter(marketplace_id__in=self.marketplace_ids).select_related(
-            "order", "case"
+            "order", "case", "conversation"
         )
 
     @extend_schema(summary="List messages")

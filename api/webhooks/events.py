@@ -42,6 +42,8 @@ def case_summary(case: Case) -> dict[str, Any]:
         "response_due_at": _when(case.response_due_at),
         "evidence_due_at": _when(case.evidence_due_at),
         "resolution_due_at": _when(case.resolution_due_at),
+        "review_due_at": _when(case.review_due_at),
+        "refund_decision_due_at": _when(case.refund_decision_due_at),
         "next_due_at": _when(case.next_due_at),
     }
 

@@ -92,6 +92,11 @@ class Case(WorkflowTransitions, ConcurrentTransitionMixin, models.Model):  # typ
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
     first_responded_at = models.DateTimeField(_("first responded at"), null=True, blank=True)
     last_transition_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the oldest refund request still awaiting the seller's decision was made (kept by the
+    # refund services; the refund-decision clock runs from it).
+    refund_awaiting_since = models.DateTimeField(
+        _("refund decision awaited since"), null=True, blank=True, editable=False
+    )
 
     # Deadlines, stored so that lists can filter and sort on them.
     response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
@@ -101,6 +106,8 @@ class Case(WorkflowTransitions, ConcurrentTransitionMixin, models.Model):  # typ
         _("contact supplier from"), null=True, blank=True
     )
     supplier_switch_due_at = models.DateTimeField(_("switch supplier from"), null=True, blank=True)
+    review_due_at = models.DateTimeField(_("evidence review due"), null=True, blank=True)
+    refund_decision_due_at = models.DateTimeField(_("refund decision due"), null=True, blank=True)
     # The earliest deadline still running; empty when nothing is due.
     next_due_at = models.DateTimeField(_("next deadline"), null=True, blank=True)
     resolution_met = models.BooleanField(_("resolved in time"), null=True, blank=True)
@@ -144,6 +151,8 @@ class Case(WorkflowTransitions, ConcurrentTransitionMixin, models.Model):  # typ
             models.Index(fields=["resolution_due_at"], name="case_resolution_due"),
             models.Index(fields=["evidence_due_at"], name="case_evidence_due"),
             models.Index(fields=["response_due_at"], name="case_response_due"),
+            models.Index(fields=["review_due_at"], name="case_review_due"),
+            models.Index(fields=["refund_decision_due_at"], name="case_refund_decision_due"),
             models.Index(fields=["opened_at"], name="case_opened"),
             # The support dashboard (workspace.dashboard): open cases per marketplace by state
             # and deadline, and the cases resolved in a window (median time to resolution).

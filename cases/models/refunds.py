@@ -103,10 +103,15 @@ class ReturnRequest(models.Model):
         default=True,
         help_text=_("Requests the marketplace voids (cancelled by the customer...) do not count."),
     )
+    customer_reason = models.CharField(_("the customer's reason"), max_length=255, blank=True)
+    # When the answer is due (Amazon: 48 h, weekends included); empty where no clock runs.
+    response_due_at = models.DateTimeField(_("answer due"), null=True, blank=True)
     responded_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     decision = models.CharField(
         _("decision"), max_length=32, choices=ReturnDecision.choices, blank=True
     )
+    rejection_reason = models.TextField(_("why it was rejected"), blank=True)
+    answered_by_name = models.CharField(_("answered by"), max_length=150, blank=True)
     # The marketplace found the rejection wrong (Amazon: "incorrectly rejected").
     rejection_overturned_at = models.DateTimeField(
         _("rejection overturned at"), null=True, blank=True
@@ -132,6 +137,13 @@ class ReturnRequest(models.Model):
         ]
         indexes = [
             models.Index(fields=["marketplace", "requested_at"], name="return_mkt_requested"),
+            # The work list: unanswered requests, most urgent first.
+            models.Index(
+                fields=["response_due_at", "requested_at"],
+                condition=Q(decision=""),
+                name="return_unanswered_due",
+            ),
+            models.Index(fields=["response_due_at"], name="return_response_due"),
         ]
 
     def __str__(self) -> str:

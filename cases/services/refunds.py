@@ -18,7 +18,7 @@ from ..choices import Door, RefundDecision
 from ..errors import CaseRefused, ErrorCode, RefundRefused
 from ..events import RefundRequested
 from ..kernel import case_action, check_not_future
-from ..ledger import money, refund_decision_record
+from ..ledger import money, refund_awaiting_refresh, refund_decision_record
 from ..models import Case, RefundRequest
 
 
@@ -66,6 +66,9 @@ def refund_request_create(
             requested_at=requested_at,
             external_id=external_id,
         )
+        # The refund-decision clock runs from the oldest undecided request; the kernel
+        # recomputes the deadlines because this input of theirs changed.
+        refund_awaiting_refresh(act)
         act.event(
             RefundRequested(refund_request=refund.pk, amount=str(amount), currency=currency),
             occurred_at=requested_at,

@@ -11,6 +11,7 @@ from django.urls import reverse
 from cases.actors import Actor
 from cases.choices import Door
 from cases.services import case_assign, order_upsert, refund_decide, refund_request_create
+from marketplaces.models import Marketplace
 from tests.factories import make_order, open_case, run
 
 from .helpers import SYSTEM, case_due_in_minutes, case_with_resolution_due_in
@@ -59,7 +60,9 @@ def test_most_urgent_first_and_cases_without_deadline_last(agent_client, agent_u
     later = case_with_resolution_due_in(5)
     overdue = case_due_in_minutes(-600)
     soon = case_with_resolution_due_in(1)
-    # A claim under review, answered: no clock runs until it is confirmed.
+    # A claim under review, answered, on a marketplace with no review clock (the shipped
+    # default is 2 business days): no clock runs until it is confirmed.
+    Marketplace.objects.filter(code="tmall").update(evidence_review_business_days=None)
     no_deadline = run(
         open_case("damaged_item", actor=SYSTEM),
         ["request_evidence", "start_review"],

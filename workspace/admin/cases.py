@@ -109,6 +109,8 @@ RECORD_FIELDS = (
     "resolution_due_at",
     "supplier_contact_due_at",
     "supplier_switch_due_at",
+    "review_due_at",
+    "refund_decision_due_at",
     "next_due_at",
     "version",
 )

@@ -1,16 +1,18 @@
-"""Importing the message log, in bulk and idempotently by external id.
+"""Importing messages, in bulk and idempotently by external id.
 
 ``message_import`` validates every item first and refuses the whole batch (nothing written) with
-one error per bad item; then it writes the batch in one transaction, re-derives the thread facts
-(first message of the conversation, when each received message was answered) of every
-conversation it touched, and records the seller's first answer on the cases concerned through
+one error per bad item; then it writes the batch in one transaction: each message joins the
+conversation of its ``conversation_id`` (created on first sight, with the counterpart, channel,
+topic, language, subject, order and case of its first message), the facts of every conversation
+it touched are re-derived (``threads.threads_derive``: clocks, answers, status), and the seller's
+first answer is recorded on the cases concerned through
 ``cases.services.case_record_first_response``.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,18 +31,25 @@ from cases.models import Case, Order
 from cases.services import case_record_first_response
 from marketplaces.models import Marketplace
 
-from .models import (
+from ..models import (
     ANSWERED_COUNTERPARTS,
+    Conversation,
     Counterpart,
     Direction,
     Message,
     MessageChannel,
+    Topic,
 )
+from .threads import threads_derive
 
 MAX_BATCH = 10_000
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Keys of an imported message that describe its conversation (used when the conversation is
+# first seen; later messages fill in only what it lacks).
+CONVERSATION_KEYS = ("topic", "language", "reply_to")
 # Fields an import may change on a message it already has (the thread facts are derived).
-WRITABLE_FIELDS = (
-    "conversation_id",
+MESSAGE_FIELDS = (
+    "conversation",
     "order",
     "case",
     "direction",
@@ -54,8 +63,15 @@ WRITABLE_FIELDS = (
     "received_while_paused",
     "no_response_needed",
 )
+# The keys of an imported message (``POST /api/v1/messages/``).
+WRITABLE_FIELDS = (
+    "conversation_id",
+    *(name for name in MESSAGE_FIELDS if name != "conversation"),
+    *CONVERSATION_KEYS,
+)
 _FLAGS = ("is_spam", "received_while_paused", "no_response_needed")
-_KNOWN_KEYS = {"external_id", "conversation_id", "order", "case", *WRITABLE_FIELDS}
+_KNOWN_KEYS = {"external_id", *WRITABLE_FIELDS}
+_LANGUAGES = {"en", "fr", "zh-hans"}
 
 
 class MessageImportRefused(DomainError):
@@ -180,6 +196,29 @@ def _validate(
             if "\x00" in value:
                 refuse(index, name, _("Null characters are not allowed."))
             row[name] = value
+        topic = item.get("topic")
+        if topic not in (None, "") and topic not in Topic.values:
+            refuse(
+                index,
+                "topic",
+                _("'%(value)s' is not one of %(choices)s.")
+                % {"value": topic, "choices": ", ".join(Topic.values)},
+            )
+        row["topic"] = topic or ""
+        language = item.get("language")
+        if language not in (None, "") and language not in _LANGUAGES:
+            refuse(
+                index,
+                "language",
+                _("'%(value)s' is not one of %(choices)s.")
+                % {"value": language, "choices": ", ".join(sorted(_LANGUAGES))},
+            )
+        row["language"] = language or ""
+        reply_to = item.get("reply_to") or ""
+        if not isinstance(reply_to, str) or (reply_to and not _EMAIL.fullmatch(reply_to.strip())):
+            refuse(index, "reply_to", _("Give an e-mail address."))
+            reply_to = ""
+        row["reply_to"] = reply_to.strip()[:254]
         order = case = None
         if item.get("order"):
             order = orders.get(str(item["order"]))
@@ -299,7 +338,7 @@ def message_import_batch(
 
 def _differs(message: Message, name: str, value: Any) -> bool:
     # Order and case are compared by id: reading them would cost a query per message.
-    if name in {"order", "case"}:
+    if name in {"order", "case", "conversation"}:
         return getattr(message, f"{name}_id") != (value.pk if value is not None else None)
     return getattr(message, name) != value
 
@@ -322,6 +361,7 @@ def _write(
 ) -> MessageImportResult:
     """Write validated rows (inside the caller's transaction)."""
     result = MessageImportResult()
+    conversations = _conversations_for(marketplace, rows)
     existing = {
         m.external_id: m
         for m in Message.objects.select_for_update().filter(
@@ -330,62 +370,123 @@ def _write(
     }
     to_create: list[Message] = []
     to_update: list[Message] = []
-    conversations: set[str] = set()
+    touched: set[int] = set()
+    new_inbound: set[int] = set()
+    new_outbound: set[int] = set()
     written: list[Message] = []
     for row in rows:
+        conversation = conversations[row["conversation_id"]]
+        values = {name: row[name] for name in MESSAGE_FIELDS if name != "conversation"}
+        values["conversation"] = conversation
         message = existing.get(row["external_id"])
         if message is None:
-            message = Message(marketplace=marketplace, **row)
+            message = Message(marketplace=marketplace, external_id=row["external_id"], **values)
             to_create.append(message)
+            (new_inbound if message.direction == Direction.INBOUND else new_outbound).add(
+                conversation.pk
+            )
         else:
-            changed = [name for name in WRITABLE_FIELDS if _differs(message, name, row[name])]
+            changed = [name for name in MESSAGE_FIELDS if _differs(message, name, values[name])]
             if not changed:
                 result.unchanged += 1
                 continue
-            conversations.add(message.conversation_id)
+            touched.add(message.conversation_id)
             for name in changed:
-                setattr(message, name, row[name])
+                setattr(message, name, values[name])
             to_update.append(message)
-        conversations.add(message.conversation_id)
+        touched.add(conversation.pk)
         written.append(message)
     Message.objects.bulk_create(to_create, batch_size=1000)
     if to_update:
-        Message.objects.bulk_update(to_update, WRITABLE_FIELDS, batch_size=1000)
+        Message.objects.bulk_update(to_update, MESSAGE_FIELDS, batch_size=1000)
     result.created, result.updated = len(to_create), len(to_update)
-    _derive_thread_facts(marketplace, conversations)
+    _fill_conversations(conversations.values(), written)
+    threads_derive(touched, new_inbound=new_inbound, new_outbound=new_outbound)
     result.first_responses = _record_first_responses(written, actor=actor, door=door)
     return result
 
 
-def _derive_thread_facts(marketplace: Marketplace, conversations: set[str]) -> None:
-    """First message of each conversation, and for each received message the time of the
-    seller's next message in the thread (its answer)."""
-    if not conversations:
-        return
-    threads: dict[str, list[Message]] = defaultdict(list)
-    for message in Message.objects.filter(
-        marketplace=marketplace, conversation_id__in=conversations
-    ).order_by("sent_at", "pk"):
-        threads[message.conversation_id].append(message)
-    changed = []
-    for thread in threads.values():
-        # A received message is answered by the seller's first message sent at or after it.
-        outbound_times = sorted(m.sent_at for m in thread if m.direction == Direction.OUTBOUND)
-        for position, message in enumerate(thread):
-            start = position == 0
-            answer_at: dt.datetime | None = None
-            if message.direction == Direction.INBOUND:
-                found = bisect.bisect_left(outbound_times, message.received_at)
-                if found < len(outbound_times):
-                    answer_at = outbound_times[found]
-            if message.is_conversation_start != start or message.answered_at != answer_at:
-                message.is_conversation_start = start
-                message.answered_at = answer_at
-                changed.append(message)
-    if changed:
-        Message.objects.bulk_update(
-            changed, ["is_conversation_start", "answered_at"], batch_size=1000
+def _conversations_for(
+    marketplace: Marketplace, rows: list[dict[str, Any]]
+) -> dict[str, Conversation]:
+    """The conversation of each thread id of ``rows`` (locked), created on first sight from the
+    earliest of its messages in the batch."""
+    ids = {row["conversation_id"] for row in rows}
+    found = {
+        c.external_id: c
+        for c in Conversation.objects.select_for_update().filter(
+            marketplace=marketplace, external_id__in=ids
         )
+    }
+    first_rows: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: r["sent_at"]):
+        first_rows.setdefault(row["conversation_id"], row)
+    new = [
+        _new_conversation(marketplace, thread, row)
+        for thread, row in first_rows.items()
+        if thread not in found
+    ]
+    for conversation in Conversation.objects.bulk_create(new, batch_size=1000):
+        found[conversation.external_id] = conversation
+    if any(c.pk is None for c in found.values()):  # a backend that returns no ids
+        found = {
+            c.external_id: c
+            for c in Conversation.objects.filter(marketplace=marketplace, external_id__in=ids)
+        }
+    return found
+
+
+def _new_conversation(marketplace: Marketplace, thread: str, row: dict[str, Any]) -> Conversation:
+    order, case = row["order"], row["case"]
+    language = row["language"] or (order.customer_language if order is not None else "")
+    return Conversation(
+        marketplace=marketplace,
+        external_id=thread,
+        counterpart=row["counterpart"],
+        channel=row["channel"],
+        topic=row["topic"] or (Topic.AFTER_SALE if order is not None else Topic.PRE_SALE),
+        language=language,
+        subject=row["subject"],
+        preview=_first_line(row["body"]),
+        order=order,
+        case=case,
+        reply_to=row["reply_to"],
+    )
+
+
+def _first_line(text: str) -> str:
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return ""
+
+
+def _fill_conversations(conversations: Iterable[Conversation], messages: list[Message]) -> None:
+    """What a conversation lacks and a later message gives: its order, case, subject, first
+    line and reply address. Nothing it already has is replaced."""
+    by_pk = {c.pk: c for c in conversations}
+    changed: dict[int, set[str]] = defaultdict(set)
+    for message in sorted(messages, key=lambda m: m.sent_at):
+        conversation = by_pk.get(message.conversation_id)
+        if conversation is None:
+            continue
+        if conversation.order_id is None and message.order_id is not None:
+            conversation.order_id = message.order_id
+            changed[conversation.pk].add("order")
+            if not conversation.language and message.order is not None:
+                conversation.language = message.order.customer_language
+                changed[conversation.pk].add("language")
+        if conversation.case_id is None and message.case_id is not None:
+            conversation.case_id = message.case_id
+            changed[conversation.pk].add("case")
+        if not conversation.subject and message.subject:
+            conversation.subject = message.subject
+            changed[conversation.pk].add("subject")
+        if not conversation.preview and message.body:
+            conversation.preview = _first_line(message.body)
+            changed[conversation.pk].add("preview")
+    for pk, fields in changed.items():
+        by_pk[pk].save(update_fields=[*sorted(fields), "updated_at"])
 
 
 def _record_first_responses(messages: list[Message], *, actor: Actor, door: Door) -> list[str]:
@@ -428,8 +529,10 @@ def _record_first_responses(messages: list[Message], *, actor: Actor, door: Door
 
 
 def case_messages(case: Case) -> QuerySet[Message]:
-    """The messages of a case, oldest first: those filed on the case, and those of its order
-    not filed on any case."""
+    """The messages of a case, oldest first: those filed on the case or in a conversation on
+    it, and those of its order not filed on any case."""
     return Message.objects.filter(
-        Q(case=case) | Q(order_id=case.order_id, case__isnull=True)
+        Q(case=case)
+        | Q(conversation__case=case)
+        | Q(order_id=case.order_id, case__isnull=True, conversation__case__isnull=True)
     ).order_by("sent_at", "pk")
