@@ -313,3 +313,10 @@ API_WEBHOOK_BACKOFF_MAX_SECONDS = 4 * 3600
 # Webhook URLs on loopback or private networks are refused in production (a client must not make
 # this server probe its own network); allowed in development and tests.
 API_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("API_WEBHOOK_ALLOW_PRIVATE_NETWORKS", DEBUG)
+
+# -- Hostile and concurrent traffic (issue 10: webhooks, abuse, file names, personal data) -----
+# Settings of the application's own defences; the production wiring (server, cache, storage,
+# HTTPS, logs) is above and in its own blocks.
+# Most webhook subscriptions a client may hold (each case event is one delivery per
+# subscription).
+API_WEBHOOK_MAX_SUBSCRIPTIONS = int(os.environ.get("API_WEBHOOK_MAX_SUBSCRIPTIONS", "20"))

@@ -13,11 +13,18 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import pre_delete
+
         from cases.signals import case_event_recorded
 
+        from .models import WebhookSubscription
         from .webhooks.outbox import record_webhook_event
+        from .webhooks.subscriptions import lock_deliveries
 
         case_event_recorded.connect(record_webhook_event, dispatch_uid="api_webhook_outbox")
+        pre_delete.connect(
+            lock_deliveries, sender=WebhookSubscription, dispatch_uid="api_lock_deliveries"
+        )
         post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="api_schedules")
 
 

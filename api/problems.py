@@ -53,6 +53,9 @@ HTTP_CODES = {
         "The Idempotency-Key was used before for another request."
     ),
     "conflict": gettext_lazy("Another request with the same Idempotency-Key is in progress."),
+    "too_many_subscriptions": gettext_lazy(
+        "The client holds the most webhook subscriptions allowed; delete one first."
+    ),
     "server_error": gettext_lazy("Something went wrong on our side; it was logged."),
 }
 

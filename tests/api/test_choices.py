@@ -83,7 +83,7 @@ def test_a_webhook_of_an_unknown_event_type_lists_the_types(api):
             "pointer": "/event_types/0",
             "detail": "“case.exploded” is not a valid choice; use one of: *, case.created, "
             "case.transitioned, evidence.added, refund.decided, deadline.at_risk, "
-            "deadline.missed.",
+            "deadline.missed, case.deadlines_changed.",
             "code": "invalid_choice",
             "index": 0,
         }
