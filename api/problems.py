@@ -48,6 +48,7 @@ HTTP_CODES = {
     "not_acceptable": gettext_lazy("The API answers in JSON only."),
     "unsupported_media_type": gettext_lazy("The body's content type is not accepted here."),
     "request_too_large": gettext_lazy("The body is too large."),
+    "file_name_too_long": gettext_lazy("A file name is too long for the upload to be read."),
     "throttled": gettext_lazy("Too many requests; wait for the time in Retry-After."),
     "idempotency_key_reused": gettext_lazy(
         "The Idempotency-Key was used before for another request."

@@ -33,6 +33,7 @@ from .choices import (
     RefundRejectionReason,
     ReviewStatus,
 )
+from .filenames import clean_name
 
 if TYPE_CHECKING:
     from .models import CaseEvent
@@ -205,7 +206,8 @@ class EvidenceAdded(CaseEventPayload):
     def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
         media = _label(MediaType, params.get("media_type"))
         title = gettext("%(media)s added") % {"media": media}
-        return RenderedEvent("evidence", title, str(params.get("name", "")))
+        name = context.evidence_names.get(params.get("evidence")) or params.get("name", "")
+        return RenderedEvent("evidence", title, clean_name(str(name)))
 
 
 @_register

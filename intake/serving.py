@@ -14,6 +14,7 @@ from typing import Any
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
 
+from cases.filenames import clean_name
 from cases.models import Evidence, evidence_storage
 
 # The only types we ever serve as themselves; anything else goes out as a download.
@@ -51,8 +52,10 @@ class _Slice:
 
 def download_name(evidence: Evidence, *, thumbnail: bool = False) -> str:
     """The customer's file name with the extension of what we actually serve."""
-    stem = evidence.original_name.rsplit(".", 1)[0] or "evidence"
-    stem = re.sub(r"[\x00-\x1f\\/\"]", "_", stem)[:120]
+    # Names are cleaned when stored (``cases.filenames``); cleaned again here for rows stored
+    # before, so no download is ever named with an invisible or direction-changing character.
+    stem = clean_name(evidence.original_name).rsplit(".", 1)[0] or "evidence"
+    stem = stem.replace('"', "'")
     if thumbnail:
         return f"{stem}-preview.jpg"
     return f"{stem}.{EXTENSIONS.get(evidence.content_type, 'bin')}"
