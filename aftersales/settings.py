@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Admin list parameters checked before they reach the database (issue 10, workspace).
+    "workspace.parameters.ListParametersMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
