@@ -22,6 +22,11 @@ class ApiConfig(AppConfig):
         from .webhooks.subscriptions import lock_deliveries
 
         case_event_recorded.connect(record_webhook_event, dispatch_uid="api_webhook_outbox")
+        from cases.personal_data import register_part
+
+        from . import personal_data
+
+        register_part("api_copies", export=personal_data.export, erase=personal_data.erase)
         pre_delete.connect(
             lock_deliveries, sender=WebhookSubscription, dispatch_uid="api_lock_deliveries"
         )

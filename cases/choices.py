@@ -120,6 +120,7 @@ class EventType(models.TextChoices):
     FIRST_RESPONSE_RECORDED = "first_response_recorded", _("First response recorded")
     MESSAGE_NOT_SENT = "message_not_sent", _("Message not sent")
     SUPPLIER_ESCALATION = "supplier_escalation", _("Late shipment: supplier step due")
+    PERSONAL_DATA_ERASED = "personal_data_erased", _("Personal data erased")
 
 
 class MediaType(models.TextChoices):

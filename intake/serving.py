@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
 
 from cases.filenames import clean_name
@@ -96,6 +96,8 @@ def evidence_file_response(
     request: HttpRequest, evidence: Evidence, *, thumbnail: bool = False
 ) -> HttpResponse:
     """Stream the stored file (or its preview) with safe headers and Range support."""
+    if evidence.erased_at is not None:
+        raise Http404("erased")  # the customer's personal data was erased: the file is gone
     name = evidence.thumbnail.name if thumbnail else evidence.file.name
     content_type = "image/jpeg" if thumbnail else evidence.content_type
     attachment = content_type not in SAFE_TYPES

@@ -7,3 +7,10 @@ class MessagingConfig(AppConfig):
 
     name = "messaging"
     verbose_name = _("Messages")
+
+    def ready(self) -> None:
+        from cases.personal_data import register_part
+
+        from . import personal_data
+
+        register_part("messages", export=personal_data.export, erase=personal_data.erase)

@@ -148,7 +148,8 @@ def test_every_door_stores_the_same_safe_name_and_serves_it_safely(
     event = CaseEvent.objects.get(case=claim, event_type="evidence_added")
     from cases.events import RenderContext, render_event
 
-    assert render_event(event, RenderContext()).detail == stored
+    context = RenderContext(evidence_names={evidence.pk: evidence.original_name})
+    assert render_event(event, context).detail == stored
     # served with a safe name: the API's download and the case page
     download = Client().get(
         f"/api/v1/cases/{claim.reference}/evidence/{evidence.pk}/file/",
