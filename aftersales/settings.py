@@ -320,3 +320,41 @@ API_WEBHOOK_BACKOFF_MAX_SECONDS = 4 * 3600
 # Webhook URLs on loopback or private networks are refused in production (a client must not make
 # this server probe its own network); allowed in development and tests.
 API_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("API_WEBHOOK_ALLOW_PRIVATE_NETWORKS", DEBUG)
+
+# -- Hostile and concurrent traffic (issue 10: webhooks, abuse, file names, personal data) -----
+# Settings of the application's own defences; the production wiring (server, cache, storage,
+# HTTPS, logs) is above and in its own blocks.
+# Most webhook subscriptions a client may hold (each case event is one delivery per
+# subscription).
+API_WEBHOOK_MAX_SUBSCRIPTIONS = int(os.environ.get("API_WEBHOOK_MAX_SUBSCRIPTIONS", "20"))
+
+# Admin list parameters are checked before they reach the database (workspace.parameters).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "workspace.parameters.ListParametersMiddleware",
+)
+
+# Failed staff logins (django-axes): after AXES_FAILURE_LIMIT failures within the cool-off, a
+# (user name, address) pair is locked out, and so is an address whatever user names it tries;
+# a lockout lifts after AXES_COOLOFF_MINUTES, or when a supervisor deletes it in the admin
+# (Axes > Access attempts); a successful login clears the user's failures. Attempts are kept in
+# the database, which every web process shares (the cache handler would need the shared Redis
+# cache and shows nothing in the admin).
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before checking it
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "workspace.lockout.lockout_response"
+# The address as the rate limits see it (INTAKE_TRUSTED_PROXIES), not a forgeable header.
+AXES_CLIENT_IP_CALLABLE = "intake.ratelimit.client_address"
+AXES_VERBOSE = False
+# Invalid API keys, per client address: more than this many in the window answer 429.
+API_INVALID_KEY_LIMIT = int(os.environ.get("API_INVALID_KEY_LIMIT", "30"))
+API_INVALID_KEY_WINDOW_SECONDS = int(os.environ.get("API_INVALID_KEY_WINDOW_SECONDS", "600"))

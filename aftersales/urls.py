@@ -4,6 +4,7 @@ from django.views import defaults
 from django.views.generic import RedirectView
 
 from api.problems import handler_for
+from workspace.errors import bad_request
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -14,6 +15,6 @@ urlpatterns = [
 
 # Under /api/ errors raised outside the API's views (a body too large, a crash in a middleware)
 # answer a problem document too; elsewhere Django's pages.
-handler400 = handler_for(defaults.bad_request, 400, "invalid")
+handler400 = handler_for(bad_request, 400, "invalid")
 handler404 = handler_for(defaults.page_not_found, 404, "not_found")
 handler500 = handler_for(defaults.server_error, 500, "server_error")

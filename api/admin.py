@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
@@ -22,13 +25,60 @@ from .models import (
     WebhookSubscription,
 )
 from .webhooks.delivery import delivery_replay
+from .webhooks.subscriptions import limit_refusal, subscription_limit
 
 # A URL typed without a scheme is taken as https (Django 6's default).
 URL_FIELD = {models.URLField: {"assume_scheme": "https"}}
 
 
+class SubscriptionLimitFormSet(BaseInlineFormSet):
+    """The per-client limit of subscriptions, counted over the whole formset (several rows can
+    be added at once)."""
+
+    def clean(self) -> None:
+        super().clean()
+        kept = 0
+        for form in self.forms:
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            if form.instance.pk is None and not form.has_changed():
+                continue  # an empty extra row
+            kept += 1
+        limit = subscription_limit()
+        if kept > limit:
+            raise ValidationError(
+                _("A client may have at most %(limit)s webhook subscriptions (%(count)s given).")
+                % {"limit": limit, "count": kept},
+                code="too_many_subscriptions",
+            )
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    """A subscription added on its own page: within its client's limit."""
+
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ("client", "url", "event_types", "is_active", "description")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        client = data.get("client")
+        if self.instance.pk is None and client is not None:
+            refusal = limit_refusal(client.pk, adding=1)
+            if refusal:
+                raise ValidationError(refusal, code="too_many_subscriptions")
+        elif client is not None and client.pk != self.instance.client_id:
+            refusal = limit_refusal(client.pk, adding=1)
+            if refusal:
+                raise ValidationError({"client": refusal}, code="too_many_subscriptions")
+        return data
+
+
 class WebhookSubscriptionInline(admin.TabularInline):
     model = WebhookSubscription
+    formset = SubscriptionLimitFormSet
     formfield_overrides = URL_FIELD
     extra = 0
     fields = ("url", "event_types", "is_active", "description", "secret")
@@ -124,6 +174,7 @@ class ApiClientAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
     formfield_overrides = URL_FIELD
     list_display = ("url", "client", "event_types", "is_active", "created_at")
     list_filter = ("is_active", "client")

@@ -13,9 +13,13 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import pre_delete
+
         from cases.signals import case_event_recorded
 
+        from .models import WebhookSubscription
         from .webhooks.outbox import record_webhook_event
+        from .webhooks.subscriptions import lock_deliveries
 
         case_event_recorded.connect(record_webhook_event, dispatch_uid="api_webhook_outbox")
 
@@ -24,6 +28,14 @@ class ApiConfig(AppConfig):
         from .webhooks.messages import record_outbound_webhook
 
         outbound_queued.connect(record_outbound_webhook, dispatch_uid="api_webhook_outbound")
+        from cases.personal_data import register_part
+
+        from . import personal_data
+
+        register_part("api_copies", export=personal_data.export, erase=personal_data.erase)
+        pre_delete.connect(
+            lock_deliveries, sender=WebhookSubscription, dispatch_uid="api_lock_deliveries"
+        )
         post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="api_schedules")
 
 

@@ -3,10 +3,13 @@
 An API client is an integration (a marketplace connector, the seller's ERP). It belongs to one or
 more marketplaces and sees and touches only those. Its key is shown once and stored hashed.
 
-Webhooks work as an outbox: when a case event is recorded, the rows saying "send event E to
-subscription S" are written in the same transaction (``WebhookEvent`` + ``WebhookDelivery``);
-a django-q2 task sends them after the commit, logs every attempt (``WebhookAttempt``) and retries
-on network errors and 5xx answers with exponential backoff for at least 24 hours.
+Webhooks work as an outbox: when a case event is recorded, ONE row saying "event E happened"
+(``WebhookEvent``) is written in the same transaction, with no reference to any subscription, so
+that nothing a client does to its subscriptions can make another client's write fail. After the
+commit, a django-q2 task (and a periodic catch-up, should the queue lose it) *expands* the event
+into one ``WebhookDelivery`` per subscription active at that moment, sends them, logs every
+attempt (``WebhookAttempt``) and retries on network errors and 5xx answers with exponential
+backoff for at least 24 hours.
 """
 
 from __future__ import annotations
@@ -242,11 +245,20 @@ class WebhookEvent(models.Model):
     )
     payload = models.JSONField(_("payload"), encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # When the worker turned the event into deliveries (empty: still in the outbox).
+    expanded_at = models.DateTimeField(_("expanded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
         ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(expanded_at__isnull=True),
+                name="api_webhook_event_unexpanded",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
@@ -262,8 +274,15 @@ class WebhookDelivery(models.Model):
     """Sending one event to one subscription, over as many attempts as it takes."""
 
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    # No database constraint: a worker expanding an event may write a delivery for a
+    # subscription deleted a moment before, and a constraint checked at commit would then make
+    # the deletion (or the expansion) fail. Deleting a subscription still deletes its
+    # deliveries (Django's cascade); a delivery left without one is dropped when it is due.
     subscription = models.ForeignKey(
-        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookSubscription,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
     )
     status = models.CharField(
         _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING

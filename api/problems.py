@@ -58,6 +58,12 @@ HTTP_CODES = {
     ErrorCode.SERVICE_UNAVAILABLE: gettext_lazy(
         "The service is briefly unavailable; try again after the time in Retry-After."
     ),
+    ErrorCode.FILE_NAME_TOO_LONG: gettext_lazy(
+        "A file name is too long for the upload to be read."
+    ),
+    ErrorCode.TOO_MANY_SUBSCRIPTIONS: gettext_lazy(
+        "The client holds the most webhook subscriptions allowed; delete one first."
+    ),
     ErrorCode.SERVER_ERROR: gettext_lazy("Something went wrong on our side; it was logged."),
 }
 

@@ -69,7 +69,8 @@ PROBLEM_DESCRIPTIONS = {
     403: "The client lacks the right (e.g. to reject a refund).",
     404: "Nothing here for this client (other marketplaces' data answers 404 too).",
     406: "The API answers application/json only.",
-    409: "The case's current state does not allow it, or it changed since the version given.",
+    409: "The case's current state does not allow it, it changed since the version given, or a "
+    "limit is reached (webhook subscriptions of a client).",
     413: "The body is too large.",
     415: "Send application/json (multipart/form-data for uploads).",
     422: "The Idempotency-Key was used for a different request.",
@@ -109,6 +110,8 @@ class ProblemAutoSchema(AutoSchema):
             statuses.append(422)
         if self.method != "GET" and "/cases/{reference}/" in self.path:
             statuses.append(409)
+        extra = getattr(self.view, "extra_problem_statuses", {})
+        statuses.extend(extra.get(getattr(self.view, "action", None), ()))
         return sorted(set(statuses))
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:

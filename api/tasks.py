@@ -9,15 +9,22 @@ from django.utils import timezone
 
 from . import idempotency
 from .webhooks.delivery import delivery_attempt, due_delivery_ids
-from .webhooks.outbox import enqueue
+from .webhooks.outbox import enqueue, outbox_drain, outbox_expand
 
 logger = logging.getLogger(__name__)
 
 SCHEDULES = {
     # name: (function, minutes between runs)
+    # Also the catch-up of the outbox: events whose expansion task the queue lost.
     "api: retry due webhook deliveries": ("api.tasks.deliver_due_webhooks", 1),
     "api: forget expired idempotency keys": ("api.tasks.purge_idempotency_keys", 60),
 }
+
+
+def expand_webhook_events(event_ids: list[int]) -> int:
+    """Turn outbox events into deliveries (queued after the commit); returns how many new
+    deliveries. Events already expanded (by the catch-up) are skipped."""
+    return len(outbox_expand(event_ids=event_ids)[1])
 
 
 def deliver_webhook(delivery_id: int) -> str:
@@ -27,8 +34,9 @@ def deliver_webhook(delivery_id: int) -> str:
 
 
 def deliver_due_webhooks() -> int:
-    """Queue every delivery whose next attempt is due (retries, and any first attempt whose
-    task was lost); returns how many were queued."""
+    """Expand what is left in the outbox, then queue every delivery whose next attempt is due
+    (retries, and any first attempt whose task was lost); returns how many were queued."""
+    outbox_drain()
     ids = due_delivery_ids(now=timezone.now())
     enqueue(ids)
     if ids:

@@ -1,5 +1,5 @@
-"""Rate limits per API client (the client's own limit, or the deployment's default), answered
-with 429 and ``Retry-After``.
+"""Rate limits per API client (the client's own limit, or the deployment's default), and of
+invalid keys per client address, answered with 429 and ``Retry-After``.
 
 Counts live in Django's cache: with several server processes, configure a shared cache (Redis or
 the database cache), or each process counts on its own.
@@ -7,9 +7,13 @@ the database cache), or each process counts on its own.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -68,3 +72,33 @@ class BulkImportThrottle(ClientRateThrottle):
         if request.method != "POST":
             return True
         return super().allow_request(request, view)
+
+
+# -- invalid keys per address -------------------------------------------------------------------
+
+
+def _invalid_key_slot(address: str) -> tuple[str, int]:
+    """The cache key counting ``address``'s invalid keys in this window, and the seconds until
+    the window ends. Fixed windows; no raw address in the key."""
+    window = settings.API_INVALID_KEY_WINDOW_SECONDS
+    now = time.time()
+    index = int(now // window)
+    digest = hashlib.sha256(address.encode()).hexdigest()[:32]
+    return f"api-invalid-key:{digest}:{index}", int((index + 1) * window - now) + 1
+
+
+def invalid_keys_wait(address: str) -> int | None:
+    """Seconds ``address`` must wait because it sent too many invalid keys, or None."""
+    key, retry_after = _invalid_key_slot(address)
+    return retry_after if cache.get(key, 0) >= settings.API_INVALID_KEY_LIMIT else None
+
+
+def invalid_key_sent(address: str) -> None:
+    """Count one invalid key sent from ``address``."""
+    key, _retry_after = _invalid_key_slot(address)
+    window = settings.API_INVALID_KEY_WINDOW_SECONDS
+    cache.add(key, 0, timeout=window + 5)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 5)

@@ -121,6 +121,7 @@ class EventType(models.TextChoices):
     MESSAGE_NOT_SENT = "message_not_sent", _("Message not sent")
     SUPPLIER_ESCALATION = "supplier_escalation", _("Late shipment: supplier step due")
     RETURN_ANSWERED = "return_answered", _("Return request answered")
+    PERSONAL_DATA_ERASED = "personal_data_erased", _("Personal data erased")
 
 
 class MediaType(models.TextChoices):

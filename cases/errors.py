@@ -72,6 +72,8 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     CONFLICT = "conflict"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    FILE_NAME_TOO_LONG = "file_name_too_long"
+    TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
     SERVER_ERROR = "server_error"
 
 

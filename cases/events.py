@@ -33,6 +33,7 @@ from .choices import (
     RefundRejectionReason,
     ReviewStatus,
 )
+from .filenames import clean_name
 
 if TYPE_CHECKING:
     from .models import CaseEvent
@@ -197,15 +198,18 @@ class EvidenceAdded(CaseEventPayload):
     type = EventType.EVIDENCE_ADDED
     evidence: int
     media_type: str
-    name: str
     sha256: str
     request: int | None = None
+    # The file's name is personal data (it can be erased): read from the evidence row when
+    # rendered, never copied here. Events recorded before kept it; they still render it.
+    name: str = ""
 
     @classmethod
     def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
         media = _label(MediaType, params.get("media_type"))
         title = gettext("%(media)s added") % {"media": media}
-        return RenderedEvent("evidence", title, str(params.get("name", "")))
+        name = context.evidence_names.get(params.get("evidence")) or params.get("name", "")
+        return RenderedEvent("evidence", title, clean_name(str(name)))
 
 
 @_register
@@ -346,6 +350,8 @@ class MessageSent(CaseEventPayload):
 
     type = EventType.MESSAGE_SENT
     message: str  # evidence_link, evidence_reminder, clearance_reminder
+    # The address is personal data: not copied into the event (the request or reminder row it
+    # points at says where it went). Events recorded before kept it; they still render it.
     to: str = ""
     evidence_request: int | None = None
     clearance_reminder: int | None = None
@@ -521,6 +527,21 @@ class NoteAdded(CaseEventPayload):
     @classmethod
     def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
         return RenderedEvent("note", gettext("Note"))
+
+
+@_register
+@dataclass(frozen=True)
+class PersonalDataErased(CaseEventPayload):
+    """The customer's personal data was erased (``cases.personal_data``): the record says who
+    asked and how much; the event says when, and nothing of the data."""
+
+    type = EventType.PERSONAL_DATA_ERASED
+    erasure: int
+
+    @classmethod
+    def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
+        detail = gettext("erasure #%(id)s") % {"id": params.get("erasure", "")}
+        return RenderedEvent("other", gettext("Customer's personal data erased"), detail)
 
 
 def render_event(event: CaseEvent, context: RenderContext | None = None) -> RenderedEvent:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .choices import MediaType
 from .errors import ErrorCode, EvidenceRefused
+from .filenames import evidence_file_name
 
 try:  # HEIC/HEIF: what phones shoot by default.
     import pillow_heif
@@ -68,7 +68,6 @@ FAMILY_NAMES = {  # msgids, translated where shown
     "mp4": gettext_noop("MP4/MOV video"),
     "webm": gettext_noop("WebM video"),
 }
-BAD_NAME = re.compile(r"(^|[\\/])\.\.([\\/]|$)|[\\/\x00-\x1f]")
 
 
 @dataclass
@@ -98,18 +97,6 @@ def _refuse(code: ErrorCode, message: str, name: str) -> EvidenceRefused:
     return EvidenceRefused(code, message, field="file", file_name=name)
 
 
-def clean_file_name(name: str) -> str:
-    """The display name of an upload; refuses names that try to reach other folders."""
-    if not name or BAD_NAME.search(name) or name.strip() in {".", ".."}:
-        raise _refuse(
-            ErrorCode.BAD_FILE_NAME,
-            _("The file name “%(name)s” is not allowed: give the file a plain name.")
-            % {"name": name[:80]},
-            name[:80],
-        )
-    return name.strip()[:255]
-
-
 def temp_dir() -> str:
     """Where uploads and cleaned copies wait while they are checked: ``MEDIA_ROOT/tmp``, on the
     same disk as the evidence storage (never a RAM-backed ``/tmp``: a 200 MB video there would
@@ -131,9 +118,9 @@ def max_upload_bytes() -> int:
 def materialize(upload: Any) -> Iterator[Upload]:
     """Put an uploaded file (Django ``File``) on disk, hashing it on the way; streamed, never
     read whole into memory. The temporary copy is removed on exit."""
-    # The name is checked as given, not reduced to its last part: a name that tries to reach
-    # another folder is refused, not silently repaired.
-    name = clean_file_name(getattr(upload, "name", "") or "")
+    # One rule for every door (``cases.filenames``): path parts dropped, invisible and
+    # direction-changing characters removed, length bounded; nothing usable left is refused.
+    name = evidence_file_name(getattr(upload, "name", "") or "")
     digest = hashlib.sha256()
     size = 0
     temporary_path = getattr(upload, "temporary_file_path", None)

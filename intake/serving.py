@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
 
+from cases.filenames import clean_name
 from cases.models import Evidence, evidence_storage
 
 # The only types we ever serve as themselves; anything else goes out as a download.
@@ -51,8 +52,10 @@ class _Slice:
 
 def download_name(evidence: Evidence, *, thumbnail: bool = False) -> str:
     """The customer's file name with the extension of what we actually serve."""
-    stem = evidence.original_name.rsplit(".", 1)[0] or "evidence"
-    stem = re.sub(r"[\x00-\x1f\\/\"]", "_", stem)[:120]
+    # Names are cleaned when stored (``cases.filenames``); cleaned again here for rows stored
+    # before, so no download is ever named with an invisible or direction-changing character.
+    stem = clean_name(evidence.original_name).rsplit(".", 1)[0] or "evidence"
+    stem = stem.replace('"', "'")
     if thumbnail:
         return f"{stem}-preview.jpg"
     return f"{stem}.{EXTENSIONS.get(evidence.content_type, 'bin')}"
@@ -93,6 +96,8 @@ def evidence_file_response(
     request: HttpRequest, evidence: Evidence, *, thumbnail: bool = False
 ) -> HttpResponse:
     """Stream the stored file (or its preview) with safe headers and Range support."""
+    if evidence.erased_at is not None:
+        raise Http404("erased")  # the customer's personal data was erased: the file is gone
     name = evidence.thumbnail.name if thumbnail else evidence.file.name
     content_type = "image/jpeg" if thumbnail else evidence.content_type
     attachment = content_type not in SAFE_TYPES

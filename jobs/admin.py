@@ -1,6 +1,12 @@
 from django.contrib import admin
 
-from .models import ClearanceReminder, ClearanceReminderTemplate, DeadlineAlert, LateShipmentNotice
+from .models import (
+    ClearanceReminder,
+    ClearanceReminderTemplate,
+    DeadlineAlert,
+    LateShipmentNotice,
+    NoticeClaim,
+)
 
 
 @admin.register(ClearanceReminderTemplate)
@@ -47,3 +53,11 @@ class ClearanceReminderAdmin(ReadOnlyAdmin):
     list_filter = ("status", "language")
     list_select_related = ("case",)
     search_fields = ("case__reference", "recipient")
+
+
+@admin.register(NoticeClaim)
+class NoticeClaimAdmin(ReadOnlyAdmin):
+    """Runs sending notices now (a row that stays is a run that died: the next run frees it)."""
+
+    list_display = ("worker", "started_at", "lease_until")
+    search_fields = ("worker",)

@@ -9,4 +9,8 @@ class JobsConfig(AppConfig):
     verbose_name = _("Background jobs")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the signal receivers)
+        from cases.personal_data import register_part
+
+        from . import personal_data, receivers  # noqa: F401  (connects the signal receivers)
+
+        register_part("clearance_reminders", export=personal_data.export, erase=personal_data.erase)

@@ -117,7 +117,6 @@ def clearance_reminder_send(*, event_id: int) -> ClearanceReminder | None:
         act.event(
             MessageSent(
                 message="clearance_reminder",
-                to=order.customer_email,
                 clearance_reminder=reminder.pk,
                 language=template.language,
             )

@@ -7,6 +7,8 @@
 * ``ClearanceReminder``: one row per transition event that asked for a customs clearance
   reminder: one e-mail per event.
 * ``ClearanceReminderTemplate``: the text of that e-mail, per language, edited by staff.
+* ``NoticeClaim``: a run sending notices now, who it is and until when its claims hold
+  (``jobs.notify``): claims of a run that died are released as soon as that is known.
 """
 
 from __future__ import annotations
@@ -198,3 +200,24 @@ class ClearanceReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} → {self.recipient or '-'} ({self.get_status_display()})"
+
+
+class NoticeClaim(models.Model):
+    """A run of ``jobs.notify.send_claimed`` at work: the notices it claimed carry ``token``.
+
+    The run renews ``lease_until`` before each e-mail and deletes the row when it ends (even
+    on an error). A row whose lease has passed, or whose process is gone from this machine, is
+    a run that died: the next run releases its claims and sends them."""
+
+    token = models.CharField(max_length=64, unique=True)
+    worker = models.CharField(_("worker"), max_length=200, help_text=_("host:process id"))
+    started_at = models.DateTimeField(_("started at"))
+    lease_until = models.DateTimeField(_("lease until"), db_index=True)
+
+    class Meta:
+        verbose_name = _("notice claim")
+        verbose_name_plural = _("notice claims")
+        ordering = ["started_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.worker} until {self.lease_until:%H:%M:%S}"

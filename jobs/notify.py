@@ -1,17 +1,27 @@
 """Telling staff: who hears about a case, and sending each notice once.
 
 A notice row (``DeadlineAlert``, ``LateShipmentNotice``) is *claimed* before its e-mail goes
-(``notified_at`` set with a claim token, in one UPDATE): two overlapping runs never send the
-same notice twice. If sending fails, the claim is released and the next run tries again; a
-claim left by a run that died before recording its e-mail is released after ``CLAIM_TTL`` (the
-notice may then go twice, rather than never). Each
-recipient gets one e-mail per run listing all their notices (a digest), not one per case.
+(``notified_at`` set with the run's claim token, in one UPDATE): two overlapping runs never send
+the same notice twice. If sending fails, the claim is released and the next run tries again.
+Each recipient gets one e-mail per run listing all their notices (a digest), not one per case.
+
+A run that dies must not keep its claims: each run holds a ``NoticeClaim`` (its token, its
+worker ``host:pid``, a lease of ``CLAIM_LEASE``, renewed before every e-mail, well under the
+deadline sweep's period), deletes it and releases what it did not send when it ends, even on an
+error. When a worker is killed outright, the next run on any machine releases the claims of a
+run whose lease has passed, or at once those of a run whose process no longer exists on its own
+machine: they are sent within one sweep period of a worker being back. (A claim is released
+only once its run is known dead or silent past its lease, so a notice may go twice, after a
+send stuck for longer than the lease, rather than never.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,10 +36,76 @@ from django.urls import reverse
 from cases.models import Case
 from cases.team import team_emails
 
+from .models import NoticeClaim
+
 logger = logging.getLogger(__name__)
 CLAIM_PREFIX = "claimed:"
-# A run claims, sends and records within seconds; a claim older than this was left by a crash.
-CLAIM_TTL = dt.timedelta(minutes=30)
+# A run renews its lease before each e-mail; one e-mail takes seconds. Shorter than the
+# deadline sweep's period (5 min), so a dead run's claims are free by the next sweep.
+CLAIM_LEASE = dt.timedelta(minutes=2)
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_gone(worker: str) -> bool:
+    """Whether ``worker`` (host:pid) is a process of this machine that no longer runs."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, under another user
+        return False
+    return False
+
+
+def release_dead_claims(model: type[models.Model], *, at: dt.datetime) -> int:
+    """Release the claims on ``model`` of runs that died (lease passed, or process gone from
+    this machine); returns how many notices were released."""
+    dead = [
+        claim.pk
+        for claim in NoticeClaim.objects.filter(lease_until__gte=at)
+        if _process_gone(claim.worker)
+    ]
+    live = NoticeClaim.objects.filter(lease_until__gte=at).exclude(pk__in=dead)
+    released = (
+        model.objects.filter(notified_to__startswith=CLAIM_PREFIX)
+        .exclude(notified_to__in=live.values("token"))
+        .update(notified_at=None, notified_to="")
+    )
+    if released:
+        logger.warning("Released %s %s claims left by runs that died", released, model.__name__)
+    NoticeClaim.objects.filter(models.Q(lease_until__lt=at) | models.Q(pk__in=dead)).delete()
+    return released
+
+
+class _Lease:
+    """This run's ``NoticeClaim``, on the run's clock (``at`` plus the time spent)."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+        self.started = time.monotonic()
+        self.token = f"{CLAIM_PREFIX}{uuid.uuid4().hex}"
+        self.row = NoticeClaim.objects.create(
+            token=self.token,
+            worker=worker_identity(),
+            started_at=at,
+            lease_until=at + CLAIM_LEASE,
+        )
+
+    def renew(self) -> None:
+        elapsed = dt.timedelta(seconds=time.monotonic() - self.started)
+        NoticeClaim.objects.filter(pk=self.row.pk).update(
+            lease_until=self.at + elapsed + CLAIM_LEASE
+        )
+
+    def end(self, model: type[models.Model]) -> None:
+        model.objects.filter(notified_to=self.token).update(notified_at=None, notified_to="")
+        NoticeClaim.objects.filter(pk=self.row.pk).delete()
 
 
 def recipients_for(case: Case, team: list[str]) -> tuple[str, ...]:
@@ -73,14 +149,42 @@ def send_claimed(
     marked notified). Rows about something else than a case (a message clock) name what to
     load (``related``) and who hears of them (``recipients(row, team)``).
     """
-    token = f"{CLAIM_PREFIX}{uuid.uuid4().hex}"
     model = queryset.model
-    model.objects.filter(
-        notified_to__startswith=CLAIM_PREFIX, notified_at__lt=at - CLAIM_TTL
-    ).update(notified_at=None, notified_to="")
+    release_dead_claims(model, at=at)
     ids = list(queryset.filter(notified_at__isnull=True).values_list("pk", flat=True)[:5000])
     if not ids:
         return 0
+    lease = _Lease(at)
+    try:
+        return _send(
+            model,
+            ids,
+            lease,
+            at=at,
+            line=line,
+            subject=subject,
+            template=template,
+            related=related,
+            recipients=recipients,
+        )
+    finally:
+        # What this run claimed and did not send is free again at once, whatever happened.
+        lease.end(model)
+
+
+def _send(
+    model: type[models.Model],
+    ids: list[int],
+    lease: _Lease,
+    *,
+    at: dt.datetime,
+    line: Callable[[models.Model], NoticeLine | None],
+    subject: Callable[[int], str],
+    template: str,
+    related: tuple[str, ...],
+    recipients: Callable[[models.Model, list[str]], tuple[str, ...]] | None,
+) -> int:
+    token = lease.token
     model.objects.filter(pk__in=ids, notified_at__isnull=True).update(
         notified_at=at, notified_to=token
     )
@@ -98,9 +202,9 @@ def send_claimed(
     if silent:
         model.objects.filter(pk__in=silent).update(notified_to="")
     sent = 0
-    for recipients, entries in groups.items():
+    for addresses, entries in groups.items():
         pks = [row.pk for row, _ in entries]
-        if not recipients:
+        if not addresses:
             logger.warning("No one to notify about %s %s (no team e-mail)", model.__name__, pks)
             model.objects.filter(pk__in=pks).update(notified_to="(nobody: no e-mail address)")
             continue
@@ -108,16 +212,17 @@ def send_claimed(
         message = EmailMultiAlternatives(
             subject=subject(len(entries)),
             body=render_to_string(f"{template}.txt", context),
-            to=list(recipients),
+            to=list(addresses),
         )
         message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+        lease.renew()
         try:
             message.send()
         except Exception:
             # Release the claim: the next run sends these again.
-            logger.exception("Notification to %s failed", ", ".join(recipients))
+            logger.exception("Notification to %s failed", ", ".join(addresses))
             model.objects.filter(pk__in=pks).update(notified_at=None, notified_to="")
             continue
-        model.objects.filter(pk__in=pks).update(notified_to=", ".join(recipients))
+        model.objects.filter(pk__in=pks).update(notified_to=", ".join(addresses))
         sent += 1
     return sent

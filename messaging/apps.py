@@ -16,3 +16,8 @@ class MessagingConfig(AppConfig):
         calendar_changed.connect(
             refresh_clocks_on_commit, dispatch_uid="messaging.refresh_clocks_on_commit"
         )
+        from cases.personal_data import register_part
+
+        from . import personal_data
+
+        register_part("messages", export=personal_data.export, erase=personal_data.erase)

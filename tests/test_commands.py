@@ -29,8 +29,11 @@ def test_demo_login_is_created_once(capsys, settings, tmp_path, monkeypatch):
     assert capsys.readouterr().out.strip() == first
     password = first.split(" / ")[1]
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory
 
-    assert authenticate(username="admin", password=password) is not None
+    # a sign-in is checked against lockouts (django-axes), which needs the request
+    request = RequestFactory().post("/admin/login/")
+    assert authenticate(request, username="admin", password=password) is not None
 
 
 def test_workflow_diagrams_cover_every_kind(capsys):

@@ -46,6 +46,10 @@ SUPERVISOR_PERMISSIONS: tuple[str, ...] = (
     "cases.record_platform_ruling",
     "marketplaces.change_marketplace",
     *_crud("marketplaces", "calendarexception", "add", "change", "delete"),
+    # Failed logins and lockouts (django-axes): deleting an access attempt unlocks it.
+    *_crud("axes", "accessattempt", "view", "delete"),
+    "axes.view_accessfailurelog",
+    "axes.view_accesslog",
 )
 
 ROLES: dict[str, tuple[str, ...]] = {

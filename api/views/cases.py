@@ -17,7 +17,6 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -42,10 +41,11 @@ from cases.services import (
     refund_decide,
     refund_request_create,
 )
+from intake.uploads import RawNamedUpload, StreamedUpload
 
 from ..filters import ApiFilterBackend, CaseFilter
 from ..pagination import CaseEventPagination, KeysetPagination
-from ..parsers import LimitedJSONParser
+from ..parsers import LimitedJSONParser, UploadParser
 from ..problems import HeaderInvalid
 from ..serializers.cases import (
     CaseCreateSerializer,
@@ -299,7 +299,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     @action(
         detail=True,
         methods=["get", "post"],
-        parser_classes=[MultiPartParser],
+        parser_classes=[UploadParser],
         pagination_class=None,
         filter_backends=[],
     )
@@ -325,9 +325,11 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
                         ]
                     }
                 )
+        upload = data["file"]
         added = evidence_add(
             case=case,
-            upload=data["file"],
+            # the file under the name the client gave (cleaned by the service, as at every door)
+            upload=RawNamedUpload(upload) if isinstance(upload, StreamedUpload) else upload,
             source=data["source"],
             actor=self.actor,
             door=DOOR,

@@ -16,12 +16,14 @@ from rest_framework.response import Response
 from ..models import WebhookAttempt, WebhookDelivery, WebhookSubscription, new_webhook_secret
 from ..pagination import KeysetPagination
 from ..parsers import LimitedJSONParser
+from ..problems import Problem
 from ..serializers.webhooks import (
     WebhookDeliverySerializer,
     WebhookSubscriptionCreatedSerializer,
     WebhookSubscriptionSerializer,
 )
 from ..webhooks.delivery import delivery_replay
+from ..webhooks.subscriptions import SubscriptionLimitReached, webhook_subscription_create
 from .base import ApiGenericViewSet, refuse_body_fields
 
 
@@ -39,6 +41,8 @@ class WebhookSubscriptionViewSet(
     parser_classes = [LimitedJSONParser]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = r"\d{1,18}"
+    # Problem answers beyond the usual ones, by action (``api.schema.ProblemAutoSchema``).
+    extra_problem_statuses = {"create": (409,)}
 
     def get_queryset(self) -> QuerySet[WebhookSubscription]:
         return WebhookSubscription.objects.filter(client=self.client).order_by("pk")
@@ -59,14 +63,21 @@ class WebhookSubscriptionViewSet(
         summary="Subscribe a URL to events",
         description="Answers the signing secret once. Each request carries `webhook-id` (the "
         "event id: the same on retries), `webhook-timestamp` and `webhook-signature` (`v1,` + "
-        "base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` keyed with the secret's base64 part).",
+        "base64 HMAC-SHA256 of `<id>.<timestamp>.<body>` keyed with the secret's base64 part). "
+        "A client may hold at most `API_WEBHOOK_MAX_SUBSCRIPTIONS` subscriptions (20 unless the "
+        "deployment says otherwise): one more answers 409 `too_many_subscriptions`.",
         request=WebhookSubscriptionSerializer,
         responses={201: WebhookSubscriptionCreatedSerializer},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = WebhookSubscriptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        subscription = serializer.save(client=self.client)
+        try:
+            subscription = webhook_subscription_create(
+                client=self.client, **serializer.validated_data
+            )
+        except SubscriptionLimitReached as refused:
+            raise Problem(409, refused.code, refused.message) from refused
         return Response(
             WebhookSubscriptionCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED
         )

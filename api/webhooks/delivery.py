@@ -143,7 +143,16 @@ def delivery_attempt(delivery_id: int, *, now: dt.datetime | None = None) -> Web
     now = now or timezone.now()
     if not _claim(delivery_id, now):
         return None
-    delivery = WebhookDelivery.objects.select_related("event", "subscription").get(pk=delivery_id)
+    delivery = (
+        WebhookDelivery.objects.select_related("event", "subscription")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None:
+        # Its subscription was deleted while the event was being expanded (the delivery has
+        # no database constraint on it, see the model): nobody to send it to.
+        WebhookDelivery.objects.filter(pk=delivery_id).delete()
+        return None
     subscription = delivery.subscription
     body = body_of(delivery)
     number = delivery.attempt_count + 1
@@ -172,7 +181,7 @@ def _record(
     result: HttpResult,
     *,
     permanent: bool,
-) -> WebhookAttempt:
+) -> WebhookAttempt | None:
     status = result.status
     delivered = status is not None and 200 <= status < 300
     retryable = not permanent and (status is None or status >= 500 or status in RETRYABLE_STATUSES)
@@ -183,6 +192,10 @@ def _record(
     else:
         outcome = AttemptOutcome.FAILED
     with transaction.atomic():
+        # Locked first, as a deletion of its subscription locks it (``subscriptions``): if it
+        # was deleted while the request was out, there is nothing left to record.
+        if not WebhookDelivery.objects.select_for_update().filter(pk=delivery.pk).exists():
+            return None
         attempt = WebhookAttempt.objects.create(
             delivery=delivery,
             number=number,

@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework.fields import DateTimeField
 
 from cases.choices import EventType
-from cases.models import Case, CaseEvent
+from cases.models import Case, CaseEvent, Evidence
 
 from ..models import WebhookEventType
 
@@ -48,6 +48,21 @@ def case_summary(case: Case) -> dict[str, Any]:
     }
 
 
+def _event_data(event: CaseEvent) -> dict[str, Any]:
+    data = dict(event.data or {})
+    if event.event_type == EventType.EVIDENCE_ADDED and not data.get("name"):
+        # The file's name lives on the evidence row (erasable), not in the audit record; the
+        # webhook (an erasable copy) carries it as before.
+        name = (
+            Evidence.objects.filter(pk=data.get("evidence"))
+            .values_list("original_name", flat=True)
+            .first()
+        )
+        if name:
+            data["name"] = name
+    return data
+
+
 def payload_of(event: CaseEvent, event_type: str, event_id: uuid.UUID) -> dict[str, Any]:
     """The JSON body sent to receivers. ``id`` is the same on every retry and replay."""
     return {
@@ -67,7 +82,7 @@ def payload_of(event: CaseEvent, event_type: str, event_id: uuid.UUID) -> dict[s
                 "door": event.door,
                 "note": event.note,
                 "reason": event.reason,
-                "data": event.data,
+                "data": _event_data(event),
             },
         },
     }

@@ -11,6 +11,7 @@ from .orders import (
     Order,
     shipping_scope_for,
 )
+from .privacy import PersonalDataErasure
 from .refunds import RefundRequest, ReturnRequest
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Evidence",
     "EvidenceRequest",
     "Order",
+    "PersonalDataErasure",
     "RefundRequest",
     "ReturnRequest",
     "evidence_storage",

@@ -130,6 +130,9 @@ class Evidence(models.Model):
         blank=True,
         related_name="+",
     )
+    # Set when the customer's personal data was erased: the files are gone, the row stays
+    # (with its SHA-256) so that the audit trail still points at something.
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("evidence")

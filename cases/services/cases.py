@@ -109,7 +109,9 @@ def case_open(
                 assignee=assignee,
             )
             with case_opening(case, actor=actor, door=door, now=now) as act:
-                act.event(CaseOpened(kind=case.kind), occurred_at=opened_at, note=description[:500])
+                # The description stays on the case (it may name the customer and can be
+                # erased); the append-only opening event does not copy it.
+                act.event(CaseOpened(kind=case.kind), occurred_at=opened_at)
                 if refund_request:
                     from .refunds import refund_request_create
 

@@ -128,7 +128,6 @@ def evidence_add(
                     events.EvidenceAdded(
                         evidence=evidence.pk,
                         media_type=evidence.media_type,
-                        name=evidence.original_name,
                         sha256=evidence.sha256,
                         request=request.pk if request else None,
                     ),

@@ -28,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from cases.choices import Audience, CaseState, MediaType
 from cases.errors import EvidenceRefused
+from cases.filenames import is_too_long_to_read, too_long_to_read_message
 from cases.models import CUSTOMER_LANGUAGES, Evidence, EvidenceRequest
 from cases.services.evidence_requests import (
     checklist_progress,
@@ -117,8 +118,16 @@ def _receive(
         TooManyFieldsSent,
         TooManyFilesSent,
         UnreadablePostError,  # the client went away mid-upload
-    ):
+    ) as error:
         close_all(request)
+        if is_too_long_to_read(error):
+            return problem_page(
+                request,
+                status=400,
+                title=_("A file name is too long"),
+                message=too_long_to_read_message(),
+                language=language,
+            )
         return problem_page(
             request,
             status=400,

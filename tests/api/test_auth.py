@@ -171,3 +171,48 @@ def test_create_api_client_refuses_unknown_marketplaces_and_duplicates(db):
     with pytest.raises(CommandError, match="exists"):
         call_command("create_api_client", "x", "--marketplaces", "jd", stdout=StringIO())
     assert ApiClient.objects.count() == 1
+
+
+# -- invalid keys per address -------------------------------------------------------------------
+
+
+def test_three_hundred_invalid_keys_from_one_address_are_throttled(tmall_client, settings):
+    assert settings.API_INVALID_KEY_LIMIT == 30
+    _client, key = tmall_client
+    attacker = http(None)
+    answers = [
+        attacker.get(
+            "/api/v1/cases/",
+            HTTP_AUTHORIZATION=f"Token as_guess{n:04d}_{'x' * 32}",
+            REMOTE_ADDR="203.0.113.7",
+        )
+        for n in range(300)
+    ]
+    statuses = [response.status_code for response in answers]
+    assert statuses[:30] == [401] * 30
+    assert set(statuses[30:]) == {429}
+    throttled = assert_problem(answers[-1], 429, "throttled")
+    assert "Too many invalid API keys were sent from your address" in throttled["detail"]
+    assert 0 < int(answers[-1]["Retry-After"]) <= settings.API_INVALID_KEY_WINDOW_SECONDS
+    # a valid key from another address still works; from the throttled one it waits too
+    assert http(key).get("/api/v1/cases/", REMOTE_ADDR="198.51.100.20").status_code == 200
+    blocked = http(key).get("/api/v1/cases/", REMOTE_ADDR="203.0.113.7")
+    assert_problem(blocked, 429, "throttled")
+
+
+def test_the_address_behind_trusted_proxies_is_the_one_counted(tmall_client, settings):
+    settings.INTAKE_TRUSTED_PROXIES = 1
+    settings.API_INVALID_KEY_LIMIT = 3
+    _client, key = tmall_client
+    for _ in range(5):
+        http("as_nope_" + "y" * 32).get(
+            "/api/v1/cases/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"
+        )
+    same_proxy_other_client = http(key).get(
+        "/api/v1/cases/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.1"
+    )
+    assert same_proxy_other_client.status_code == 200
+    again = http(key).get(
+        "/api/v1/cases/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"
+    )
+    assert_problem(again, 429, "throttled")

@@ -14,7 +14,8 @@ from cases.choices import Door, EventType
 from cases.models import CaseEvent
 from cases.services import case_assign, case_record_first_response
 from jobs import sweep as sweep_module
-from jobs.models import DeadlineAlert
+from jobs.models import DeadlineAlert, NoticeClaim
+from jobs.notify import CLAIM_LEASE
 from jobs.sweep import deadline_sweep_run
 from tests.factories import make_order, open_case, run
 
@@ -180,28 +181,95 @@ def test_a_failed_e_mail_is_sent_by_the_next_run(cases, monkeypatch):
     assert DeadlineAlert.objects.filter(notified_at__isnull=True).count() == 0
 
 
-def test_a_claim_left_by_a_crashed_run_is_notified_later(cases, monkeypatch):
+def test_a_run_that_fails_while_sending_frees_its_claims_at_once(cases, monkeypatch):
     from django.core.mail import EmailMultiAlternatives
 
     real_send = EmailMultiAlternatives.send
 
     def die(self, *args, **kwargs):
-        raise SystemExit("worker killed while sending")
+        raise SystemExit("worker stopped while sending")
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", die)
     with pytest.raises(SystemExit):
         deadline_sweep_run(at=SWEEP_AT)
     monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
-    claimed = DeadlineAlert.objects.filter(notified_to__startswith="claimed:")
-    assert claimed.exists()
-
-    # soon after, the claim may still belong to a run at work: nothing is sent
-    assert deadline_sweep_run(at=SWEEP_AT + dt.timedelta(minutes=5)).emails_sent == 0
-    # once it is clearly stale, it is released and the notices go
-    later = deadline_sweep_run(at=SWEEP_AT + dt.timedelta(minutes=35))
-    assert later.emails_sent == 2
-    assert not claimed.exists()
+    # nothing stays claimed, no lease is left behind
+    assert not DeadlineAlert.objects.filter(notified_to__startswith="claimed:").exists()
+    assert not NoticeClaim.objects.exists()
+    # the next sweep sends them, once
+    assert deadline_sweep_run(at=SWEEP_AT + dt.timedelta(minutes=5)).emails_sent == 2
+    assert deadline_sweep_run(at=SWEEP_AT + dt.timedelta(minutes=10)).emails_sent == 0
+    assert len(mail.outbox) == 2
     assert DeadlineAlert.objects.filter(notified_at__isnull=True).count() == 0
+
+
+def killed_mid_sweep(worker: str) -> str:
+    """The state a worker killed outright (SIGKILL) leaves: the sweep recorded the alerts and
+    claimed them under its lease, and never got to send or release them."""
+    record_alerts_without_sending()
+    token = "claimed:" + "d" * 32
+    NoticeClaim.objects.create(
+        token=token, worker=worker, started_at=SWEEP_AT, lease_until=SWEEP_AT + CLAIM_LEASE
+    )
+    DeadlineAlert.objects.update(notified_at=SWEEP_AT, notified_to=token)
+    return token
+
+
+def record_alerts_without_sending() -> None:
+    from django.core.mail import EmailMultiAlternatives
+
+    sent = EmailMultiAlternatives.send
+    EmailMultiAlternatives.send = lambda self, *a, **k: (_ for _ in ()).throw(SystemExit())
+    try:
+        with pytest.raises(SystemExit):
+            deadline_sweep_run(at=SWEEP_AT)
+    finally:
+        EmailMultiAlternatives.send = sent
+    assert DeadlineAlert.objects.count() >= 3 and not mail.outbox
+
+
+def test_claims_of_a_worker_killed_on_another_machine_go_by_the_next_sweep(cases, settings):
+    assert dt.timedelta(minutes=settings.DEADLINE_SWEEP_MINUTES) > CLAIM_LEASE
+    killed_mid_sweep("worker-7.internal:4242")
+    alerts = DeadlineAlert.objects.count()
+    # within its lease the run may still be at work on its machine: its claims are kept
+    assert deadline_sweep_run(at=SWEEP_AT + dt.timedelta(minutes=1)).emails_sent == 0
+    assert DeadlineAlert.objects.filter(notified_to__startswith="claimed:").count() == alerts
+    # the next sweep, one period later, sends every notice, exactly once
+    period = dt.timedelta(minutes=settings.DEADLINE_SWEEP_MINUTES)
+    assert deadline_sweep_run(at=SWEEP_AT + period).emails_sent == 2
+    assert deadline_sweep_run(at=SWEEP_AT + 2 * period).emails_sent == 0
+    assert len(mail.outbox) == 2
+    lines = sum(message.body.count("/admin/cases/case/") for message in mail.outbox)
+    notified = DeadlineAlert.objects.exclude(notified_to="").exclude(clock__startswith="supplier")
+    assert lines == notified.count()
+    assert not DeadlineAlert.objects.filter(notified_to__startswith="claimed:").exists()
+    assert not NoticeClaim.objects.exists()
+
+
+def test_claims_of_a_killed_process_on_this_machine_go_by_the_very_next_run(cases):
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    killed_mid_sweep(f"{socket.gethostname()}:{gone.pid}")
+    # its process is gone: no need to wait for the lease
+    assert deadline_sweep_run(at=SWEEP_AT + dt.timedelta(seconds=10)).emails_sent == 2
+    assert deadline_sweep_run(at=SWEEP_AT + dt.timedelta(seconds=20)).emails_sent == 0
+    assert len(mail.outbox) == 2
+
+
+def test_a_live_run_keeps_its_claims(cases):
+    import os
+    import socket
+
+    # a run of this very process (alive) holding a fresh lease
+    token = killed_mid_sweep(f"{socket.gethostname()}:{os.getpid()}")
+    assert deadline_sweep_run(at=SWEEP_AT + dt.timedelta(seconds=30)).emails_sent == 0
+    assert DeadlineAlert.objects.filter(notified_to=token).exists()
+    assert not mail.outbox
 
 
 def test_queries_do_not_grow_with_the_number_of_quiet_cases(

@@ -98,12 +98,12 @@ def evidence_request_send_message(
     if request is None:
         return False
     try:
-        recipient = send(request)
+        send(request)  # returns the address: not kept in the event (personal data)
     except BaseException:
         _release(pk, kind)
         raise
     sent_field, claim_field = _FIELDS[kind]
     with case_action(request.case_id, actor=actor, door=door) as act:
         EvidenceRequest.objects.filter(pk=pk).update(**{sent_field: act.now, claim_field: None})
-        act.event(MessageSent(message=kind, to=recipient, evidence_request=pk))
+        act.event(MessageSent(message=kind, evidence_request=pk))
     return True

@@ -1,0 +1,202 @@
+"""A customer's personal data exported and erased (``cases.personal_data``): the export holds
+everything, the erasure leaves nothing of the e-mail or name anywhere in the database, deletes
+the files, keeps the audit trail whole and readable, and is itself recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import models
+from django.utils import timezone
+
+from cases.actors import Actor
+from cases.choices import Door
+from cases.demo_media import make_photo
+from cases.errors import CaseRefused
+from cases.events import RenderContext, render_event
+from cases.models import Case, CaseEvent, Evidence, PersonalDataErasure, evidence_storage
+from cases.personal_data import (
+    personal_data_erase,
+    personal_data_export,
+    personal_data_export_zip,
+    personal_data_subject,
+)
+from cases.services import evidence_add
+from marketplaces.models import Marketplace
+from messaging.services import message_import
+from tests.factories import make_order, open_case, run
+
+pytestmark = pytest.mark.django_db
+
+EMAIL = "zhang.erasable@example.com"
+NAME = "Zhang Erasable"
+ACTOR = Actor.system("tests")
+
+
+@pytest.fixture
+def customer():
+    """Two orders of one customer on Tmall (one case with a photo and messages), one of another
+    customer, which must be untouched."""
+    first = make_order("tmall", customer_name=NAME, customer_email=EMAIL, external_id="TM-PD-1")
+    make_order("tmall", customer_name=NAME, customer_email=EMAIL.upper(), external_id="TM-PD-2")
+    other = make_order("tmall", customer_name="Someone Else", customer_email="else@example.com")
+    case = run(
+        open_case("damaged_item", actor=ACTOR, order=first, description=f"{NAME} says broken"),
+        ["request_evidence"],
+        ACTOR,
+    )
+    evidence_add(
+        case=case,
+        upload=SimpleUploadedFile(f"{NAME} box.jpg", make_photo("pd", size=(60, 40))),
+        source="customer",
+        actor=ACTOR,
+        door=Door.FORM,
+    )
+    sent = timezone.now() - dt.timedelta(hours=2)
+    message_import(
+        marketplace=Marketplace.objects.get(code="tmall"),
+        messages=[
+            {
+                "external_id": "pd-m1",
+                "conversation_id": "pd-thread",
+                "direction": "in",
+                "counterpart": "customer",
+                "channel": "chat",
+                "sent_at": sent.isoformat(),
+                "order": "TM-PD-1",
+                "subject": f"From {NAME}",
+                "body": f"Write to me at {EMAIL}",
+            }
+        ],
+        actor=ACTOR,
+        door=Door.API,
+    )
+    open_case("cancellation", actor=ACTOR, order=other)
+    return case
+
+
+def text_in_database(*needles: str) -> list[str]:
+    """Every (table.column) whose values contain one of ``needles`` (case-insensitive)."""
+    found = []
+    lowered = [needle.lower() for needle in needles]
+    for model in apps.get_models():
+        if not model._meta.managed or model._meta.proxy:
+            continue
+        fields = [
+            f.attname
+            for f in model._meta.concrete_fields
+            if isinstance(f, models.CharField | models.TextField | models.JSONField)
+        ]
+        if not fields:
+            continue
+        for row in model._base_manager.values_list(*fields):
+            for name, value in zip(fields, row, strict=True):
+                text = json.dumps(value, ensure_ascii=False).lower()
+                if any(needle in text for needle in lowered):
+                    found.append(f"{model._meta.db_table}.{name}")
+    return sorted(set(found))
+
+
+def test_the_export_holds_everything_about_the_customer(customer):
+    subject = personal_data_subject(email=EMAIL)
+    document = personal_data_export(subject)
+    assert [o["external_id"] for o in document["orders"]] == ["TM-PD-1", "TM-PD-2"]
+    assert {o["customer_email"] for o in document["orders"]} == {EMAIL, EMAIL.upper()}
+    assert [c["reference"] for c in document["cases"]] == [customer.reference]
+    assert document["cases"][0]["description"] == f"{NAME} says broken"
+    assert [e["original_name"] for e in document["evidence"]] == [f"{NAME} box.jpg"]
+    assert [m["body"] for m in document["messages"]] == [f"Write to me at {EMAIL}"]
+    assert document["customer"]["names"] == [NAME]
+    assert "Someone Else" not in json.dumps(document)
+    # the ZIP has the document and the file, byte for byte as stored
+    archive = zipfile.ZipFile(io.BytesIO(personal_data_export_zip(subject)))
+    names = archive.namelist()
+    assert "personal-data.json" in names
+    evidence = Evidence.objects.get(case=customer)
+    with evidence_storage.open(evidence.file.name) as stored:
+        assert archive.read(f"evidence/{evidence.pk}.jpg") == stored.read()
+    inside = json.loads(archive.read("personal-data.json"))
+    assert inside["evidence"][0]["file"] == f"evidence/{evidence.pk}.jpg"
+
+
+def test_found_by_order_id_and_only_on_the_marketplaces_allowed(customer):
+    by_order = personal_data_subject(order="TM-PD-2")
+    assert len(by_order.order_ids) == 2  # the order, and the other orders of its address
+    with pytest.raises(CaseRefused):
+        personal_data_subject(email=EMAIL, marketplace="amazon_fr")
+    jd = Marketplace.objects.get(code="jd")
+    with pytest.raises(CaseRefused):
+        personal_data_subject(email=EMAIL, marketplaces=[jd.pk])
+    with pytest.raises(CaseRefused):
+        personal_data_subject(email="nobody@example.com")
+
+
+def test_erasure_leaves_nothing_and_keeps_the_audit_trail(
+    customer, django_capture_on_commit_callbacks
+):
+    evidence = Evidence.objects.get(case=customer)
+    files = [evidence.file.name]
+    events_before = list(
+        CaseEvent.objects.filter(case=customer).order_by("pk").values_list("pk", "data")
+    )
+    assert text_in_database(EMAIL, NAME) != []
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        erasure = personal_data_erase(
+            subject=personal_data_subject(email=EMAIL), actor=ACTOR, door=Door.COMMAND
+        )
+    # then nothing of the e-mail or the name is left anywhere
+    assert text_in_database(EMAIL, NAME) == []
+    # the files are gone, the evidence row stays, marked, with its digest
+    assert not any(evidence_storage.exists(name) for name in files)
+    evidence.refresh_from_db()
+    assert evidence.erased_at is not None and evidence.original_name == "erased.jpg"
+    assert evidence.file.name == "" and len(evidence.sha256) == 64
+    # the audit trail is intact: earlier rows unchanged, one new typed event, all render
+    events_after = list(
+        CaseEvent.objects.filter(case=customer).order_by("pk").values_list("pk", "data")
+    )
+    assert events_after[: len(events_before)] == events_before
+    new = CaseEvent.objects.filter(case=customer).order_by("pk").last()
+    assert (new.event_type, new.data) == ("personal_data_erased", {"erasure": erasure.pk})
+    rendered = [render_event(e, RenderContext()) for e in CaseEvent.objects.filter(case=customer)]
+    assert "Customer's personal data erased" in {r.title for r in rendered}
+    # the record says who and how much, not what
+    record = PersonalDataErasure.objects.get()
+    assert (record.orders, record.cases, record.evidence) == (2, 1, 1)
+    assert record.parts == {
+        "api_copies": 0,
+        "clearance_reminders": 0,
+        "messages": 1,
+        "legacy_events": 0,
+    }
+    assert record.actor_name == "tests" and record.door == "command"
+    assert len(record.subject_hash) == 64 and EMAIL not in record.subject_hash
+    # the other customer is untouched
+    assert text_in_database("else@example.com") != []
+    assert Case.objects.get(pk=customer.pk).version > 0
+
+
+def test_the_command_exports_and_erases(customer, tmp_path, capsys):
+    output = tmp_path / "customer.zip"
+    call_command("personal_data", "export", "--email", EMAIL, "--output", str(output))
+    assert "personal-data.json" in zipfile.ZipFile(output).namelist()
+    call_command("personal_data", "export", "--order", "TM-PD-1", "--json")
+    printed = capsys.readouterr().out
+    assert json.loads(printed[printed.index("{") :])["orders"][0]["external_id"] == "TM-PD-1"
+    with pytest.raises(CommandError, match="cannot be undone: add --yes"):
+        call_command("personal_data", "erase", "--email", EMAIL)
+    assert not PersonalDataErasure.objects.exists()
+    call_command("personal_data", "erase", "--email", EMAIL, "--marketplace", "tmall", "--yes")
+    assert "Erasure #" in capsys.readouterr().out
+    assert PersonalDataErasure.objects.get().marketplace.code == "tmall"
+    with pytest.raises(CommandError, match="No order of"):
+        call_command("personal_data", "export", "--email", EMAIL, "--json")
