@@ -358,3 +358,33 @@ AXES_VERBOSE = False
 # Invalid API keys, per client address: more than this many in the window answer 429.
 API_INVALID_KEY_LIMIT = int(os.environ.get("API_INVALID_KEY_LIMIT", "30"))
 API_INVALID_KEY_WINDOW_SECONDS = int(os.environ.get("API_INVALID_KEY_WINDOW_SECONDS", "600"))
+
+# -- Several web processes and workers: Redis (issue 10, "scale") -----------------------------
+# REDIS_URL (e.g. redis://redis.internal:6379/0) makes every process share one Redis: the
+# django-q2 broker (tasks queued by any web process, taken by any worker) and the cache that
+# holds every rate-limit count (API clients, invalid keys, upload links). Staff login failures
+# (django-axes) are counted in the database, which every process shares already.
+# REDIS_CACHE_URL and REDIS_BROKER_URL, when set, give each its own database or server: a cache
+# ``clear()`` empties its whole Redis database, which must not hold the queue. The default keeps
+# them apart on one server: the broker on the URL's database, the cache on the next one.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def _redis_next_db(url: str) -> str:
+    """``redis://host:6379/0`` -> ``redis://host:6379/1`` (database 0 when none is named)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    current = parts.path.strip("/")
+    number = int(current) + 1 if current.isdigit() else 1
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+if REDIS_URL:
+    Q_CLUSTER.pop("orm", None)
+    Q_CLUSTER["redis"] = os.environ.get("REDIS_BROKER_URL") or REDIS_URL
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("REDIS_CACHE_URL") or _redis_next_db(REDIS_URL),
+        "KEY_PREFIX": "aftersales",
+    }

@@ -29,7 +29,13 @@ def pytest_addoption(parser):
 def pytest_collection_modifyitems(config, items):
     """Browser and PostgreSQL tests skip with a visible reason where the part is missing, and
     fail instead in CI (AFTERSALES_CI=1), where they must run."""
+    from tests.servers import moto_available, redis_available
+
     chromium = Path("/usr/bin/chromium").exists()
+    missing_servers = {
+        "redis": None if redis_available() else "redis-server not installed (Debian package)",
+        "s3": None if moto_available() else "moto[server] not installed (dev dependency)",
+    }
     vendor = django_settings.DATABASES["default"]["ENGINE"]
     on_postgres = "postgresql" in vendor
     for item in items:
@@ -42,6 +48,12 @@ def pytest_collection_modifyitems(config, items):
                         reason="Chromium not installed (/usr/bin/chromium): browser test skipped"
                     )
                 )
+        for marker, missing in missing_servers.items():
+            if marker in item.keywords and missing:
+                if CI:
+                    item.add_marker(pytest.mark.usefixtures(f"_fail_missing_{marker}"))
+                else:
+                    item.add_marker(pytest.mark.skip(reason=f"{missing}: test skipped"))
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(
                 pytest.mark.skip(
@@ -54,6 +66,42 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def _fail_missing_chromium():
     pytest.fail("Chromium (/usr/bin/chromium) is required in CI: browser tests may not skip")
+
+
+@pytest.fixture
+def _fail_missing_redis():
+    pytest.fail("redis-server is required in CI: Redis tests may not skip")
+
+
+@pytest.fixture
+def _fail_missing_s3():
+    pytest.fail("moto[server] is required in CI: object-storage tests may not skip")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A real redis-server for this test process (one per xdist worker), on a free port."""
+    from tests.servers import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_cache(redis_url, settings):
+    """The default cache on the real Redis, emptied after the test."""
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "aftersales-test",
+        },
+    }
+    yield caches["default"]
+    caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)
