@@ -388,3 +388,32 @@ if REDIS_URL:
         "LOCATION": os.environ.get("REDIS_CACHE_URL") or _redis_next_db(REDIS_URL),
         "KEY_PREFIX": "aftersales",
     }
+
+# -- Evidence on object storage (issue 10, "scale") -------------------------------------------
+# AWS_STORAGE_BUCKET_NAME puts the evidence files (and outgoing e-mail attachments) in a bucket
+# of any S3-compatible service instead of MEDIA_ROOT, so that every web process and worker sees
+# the same files. The bucket stays private: the backend (cases.storage.PrivateS3Storage) gives no
+# URL, public or presigned; files are streamed by the access-checked views. Uploads still wait in
+# MEDIA_ROOT/tmp while they are checked.
+#   AWS_STORAGE_BUCKET_NAME   the bucket (created beforehand, public access blocked)
+#   AWS_S3_ENDPOINT_URL       the service's address (empty: Amazon S3 itself)
+#   AWS_S3_REGION_NAME        its region, when it needs one
+#   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   the credentials (or the machine's role)
+#   AWS_LOCATION              a folder inside the bucket (default: none)
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+
+    def _bucket_storage(folder: str) -> dict:
+        prefix = os.environ.get("AWS_LOCATION", "").strip("/")
+        return {
+            "BACKEND": "cases.storage.PrivateS3Storage",
+            "OPTIONS": {
+                "bucket_name": AWS_STORAGE_BUCKET_NAME,
+                "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+                "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+                "location": f"{prefix}/{folder}" if prefix else folder,
+            },
+        }
+
+    STORAGES["evidence"] = _bucket_storage("evidence")
+    STORAGES["default"] = _bucket_storage("files")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from django.conf import settings as django_settings
@@ -18,6 +18,13 @@ CI = os.environ.get("AFTERSALES_CI") == "1"
 
 
 def pytest_addoption(parser):
+    parser.addoption(
+        "--evidence-storage",
+        choices=["files", "s3"],
+        default=os.environ.get("AFTERSALES_TEST_EVIDENCE_STORAGE", "files"),
+        help="where the tests keep evidence files: a folder per test (files), or a bucket per "
+        "test on moto's S3-API server (s3; also AFTERSALES_TEST_EVIDENCE_STORAGE=s3)",
+    )
     parser.addoption(
         "--fake-now",
         metavar="ISO_DATETIME",
@@ -104,24 +111,88 @@ def redis_cache(redis_url, settings):
     caches["default"].clear()
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """moto's S3-API server for this test process, on a free port."""
+    from tests.servers import moto_available, s3_server
+
+    if not moto_available():
+        if CI:
+            pytest.fail("moto[server] is required in CI: object-storage tests may not skip")
+        pytest.skip("moto[server] not installed (dev dependency): object-storage test skipped")
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+S3_CREDENTIALS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-east-1"}
+
+
+def s3_storages(endpoint: str, bucket: str) -> dict:
+    """``STORAGES`` entries of a bucket on the test S3 server, as the settings make them."""
+    options = {"bucket_name": bucket, "endpoint_url": endpoint, **S3_CREDENTIALS}
+    return {
+        name: {
+            "BACKEND": "cases.storage.PrivateS3Storage",
+            "OPTIONS": {**options, "location": name if name == "evidence" else "files"},
+        }
+        for name in ("default", "evidence")
+    }
+
+
+def make_bucket(endpoint: str) -> str:
+    import uuid
+
+    import boto3
+
+    name = f"evidence-{uuid.uuid4().hex[:16]}"
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=S3_CREDENTIALS["access_key"],
+        aws_secret_access_key=S3_CREDENTIALS["secret_key"],
+        region_name=S3_CREDENTIALS["region_name"],
+    ).create_bucket(Bucket=name)
+    return name
+
+
 @pytest.fixture(autouse=True)
-def private_media(tmp_path, settings):
-    """Evidence goes to a fresh folder per test, so tests can check nothing is left."""
+def private_media(request, tmp_path, settings):
+    """Evidence goes to a fresh folder per test (or a fresh bucket with
+    ``--evidence-storage=s3``), so tests can check nothing is left."""
     root = tmp_path / "media"
     settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root / "files"},
-        },
-        "evidence": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root / "evidence"},
-        },
-    }
+    if request.config.getoption("evidence_storage") == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        settings.STORAGES = {**settings.STORAGES, **s3_storages(endpoint, make_bucket(endpoint))}
+    else:
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": root / "files"},
+            },
+            "evidence": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": root / "evidence"},
+            },
+        }
     yield root
     shutil.rmtree(root, ignore_errors=True)
+
+
+def stored_evidence() -> list[PurePosixPath]:
+    """Every file in the evidence storage, whichever it is (a folder or a bucket)."""
+    from cases.models import evidence_storage
+
+    bucket = getattr(evidence_storage, "bucket", None)
+    if bucket is not None:
+        prefix = evidence_storage.location.strip("/")
+        return sorted(PurePosixPath(o.key) for o in bucket.objects.filter(Prefix=f"{prefix}/"))
+    location = Path(evidence_storage.location)
+    if not location.exists():
+        return []
+    files = (p for p in location.rglob("*") if p.is_file())
+    return sorted(PurePosixPath(p.relative_to(location)) for p in files)
 
 
 @pytest.fixture(autouse=True)

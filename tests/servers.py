@@ -93,6 +93,9 @@ def s3_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     port = free_port()
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per S3 call otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
