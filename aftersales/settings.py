@@ -297,6 +297,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.describe_api",
+        "api.schema.declare_rules",
     ],
     "ENUM_NAME_OVERRIDES": {
         "CaseStateEnum": "cases.choices.CaseState",

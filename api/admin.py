@@ -102,6 +102,7 @@ class ApiClientAdmin(admin.ModelAdmin):
                     "may_reject_refunds",
                     "may_withdraw_cases",
                     "may_record_platform_rulings",
+                    "may_handle_personal_data",
                 ),
                 "description": _(
                     "Rejecting claims and refunds, withdrawing cases and recording platform "

@@ -132,6 +132,16 @@ class MarketplaceCodeField(serializers.Field):
         return self.context["marketplace_codes"][value]
 
 
+# The years 1970 to 2100 of PLAUSIBLE_DATES, as the schema can say it (OpenAPI has no minimum or
+# maximum for dates).
+PLAUSIBLE_DATE_PATTERN = (
+    r"^(19[7-9][0-9]|20[0-9][0-9]|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+)
+
+
+@extend_schema_field(
+    {"type": "string", "format": "date", "pattern": PLAUSIBLE_DATE_PATTERN, "minLength": 10}
+)
 class PlausibleDateField(serializers.DateField):
     """A date within ``cases.models.PLAUSIBLE_DATES`` (1970 to 2100): calendars and windows
     are counted from it, and dates near the ends of the calendar would overflow."""

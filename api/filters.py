@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
@@ -64,9 +65,14 @@ class CommaChoicesField(forms.Field):
         return values
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class CommaChoicesFilter(django_filters.Filter):
     field_class = CommaChoicesField
+
+    def __init__(self, *args: Any, allowed: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, allowed=allowed, **kwargs)
+        # The schema states the rule the field checks: one or more of the values, by commas.
+        choice = "|".join(re.escape(value) for value in allowed)
+        set_override(self, "field", {"type": "string", "pattern": f"^({choice})(,({choice}))*$"})
 
     def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
         if not value:
@@ -141,8 +147,12 @@ class AwareIsoDateTimeField(django_filters.fields.IsoDateTimeField):
         try:
             # In UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
             return parsed.astimezone(dt.UTC)
-        except OverflowError as exc:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+        except OverflowError:
+            # A valid time just beyond the calendar's ends in UTC (0001-01-01T00:00+01:00):
+            # the end itself selects the same rows.
+            if parsed.year == 1:
+                return dt.datetime.min.replace(tzinfo=dt.UTC)
+            return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -69,6 +69,11 @@ class ApiClient(models.Model):
     may_record_platform_rulings = models.BooleanField(
         _("may record platform rulings"), default=False
     )
+    may_handle_personal_data = models.BooleanField(
+        _("may export and erase personal data"),
+        default=False,
+        help_text=_("Customers' requests about their data (/api/v1/personal-data/)."),
+    )
     throttle_rate = models.CharField(
         _("request rate limit"),
         max_length=20,

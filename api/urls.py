@@ -17,6 +17,7 @@ from .views.marketplaces import MarketplaceViewSet
 from .views.messages import MessageViewSet
 from .views.orders import OrderViewSet
 from .views.outbox import OutboxViewSet
+from .views.personal_data import PersonalDataViewSet
 from .views.returns import ReturnRequestViewSet
 from .views.webhooks import WebhookSubscriptionViewSet
 
@@ -31,6 +32,7 @@ router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 router.register("messages", MessageViewSet, basename="message")
 router.register("outbox", OutboxViewSet, basename="outbox")
 router.register("return-requests", ReturnRequestViewSet, basename="return-request")
+router.register("personal-data", PersonalDataViewSet, basename="personal-data")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

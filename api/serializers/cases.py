@@ -22,6 +22,7 @@ from cases.choices import (
 from cases.events import RenderedEvent, render_actor, render_event
 from cases.models import Case, CaseEvent, Evidence, EvidenceRequest, Order, RefundRequest
 from cases.services import case_available_transitions
+from cases.services.evidence_requests.checklists import MAX_CHECKLIST_ITEMS
 
 from ..deadlines import DEADLINES, DeadlineOutcome, case_deadlines
 from ..fields import (
@@ -152,18 +153,29 @@ class ChecklistItemInputField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
+# cases.services.evidence_requests.checklists: 1 to 200 characters, not only spaces, no NUL.
+CHECKLIST_LABEL = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 200,
+    "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$",
+}
+
+
 @extend_schema_field(
     {
         "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_CHECKLIST_ITEMS,
         "items": {
             "oneOf": [
-                {"type": "string", "description": "A label; its key is made from it."},
+                {**CHECKLIST_LABEL, "description": "A label; its key is made from it."},
                 {
                     "type": "object",
                     "required": ["label"],
                     "properties": {
-                        "key": {"type": "string", "pattern": "^[a-z0-9_-]{1,64}$"},
-                        "label": {"type": "string", "maxLength": 200},
+                        "key": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
+                        "label": CHECKLIST_LABEL,
                         "hint": {"type": "string", "maxLength": 500},
                         "required": {"type": "boolean", "default": True},
                     },

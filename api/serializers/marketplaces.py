@@ -12,6 +12,7 @@ from typing import Any
 from django.db import models
 from django.db.models.query import QuerySet
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from marketplaces.models import Marketplace
@@ -46,34 +47,44 @@ class MarketplaceSerializer(ApiModelSerializer):
         read_only_fields = fields
 
 
-class CalendarQuerySerializer(serializers.Serializer):
-    start = PlausibleDateField(required=False, help_text="The event's local date, YYYY-MM-DD.")
-    add_business_days = serializers.IntegerField(required=False, min_value=0, max_value=1000)
-    year = serializers.IntegerField(required=False, min_value=1970, max_value=2100)
+class QueryParametersSerializer(serializers.Serializer):
+    """Query parameters: one given with no value (``?as_of=``) is refused, not taken as absent
+    (the schema says so: minLength 1), as the list filters do."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        empty = [name for name in self.fields if name in data and data.get(name) == ""]
+        if empty:
+            raise serializers.ValidationError(
+                {name: [_("Give a value, or leave the parameter out.")] for name in empty}
+            )
+        return super().to_internal_value(data)
+
+
+class CalendarQuerySerializer(QueryParametersSerializer):
+    start = PlausibleDateField(
+        required=False, help_text="The event's local date, YYYY-MM-DD (default: today)."
+    )
+    add_business_days = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1000,
+        help_text="Business days after start (default 0 when start is given).",
+    )
+    year = serializers.IntegerField(
+        required=False,
+        min_value=1970,
+        max_value=2100,
+        help_text="The year whose exceptions to list (default: this year); not used with start "
+        "or add_business_days.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        deadline = "start" in attrs or "add_business_days" in attrs
-        if deadline and "year" in attrs:
-            raise serializers.ValidationError(
-                "Ask either for a deadline (start and add_business_days) or for a year's "
-                "exceptions (year), not both."
-            )
-        if deadline and not ("start" in attrs and "add_business_days" in attrs):
-            missing = "add_business_days" if "start" in attrs else "start"
-            raise serializers.ValidationError(
-                {
-                    missing: [
-                        "Needed with "
-                        + ("start" if missing != "start" else "add_business_days")
-                        + "."
-                    ]
-                }
-            )
-        if not deadline and "year" not in attrs:
-            raise serializers.ValidationError(
-                "Give start=YYYY-MM-DD&add_business_days=N for a deadline, or year=YYYY for the "
-                "year's non-working weekdays and working weekend days."
-            )
+        # OpenAPI cannot say "these parameters go together", so none is needed with another: a
+        # deadline when start or add_business_days is given (start: today, N: 0 by default;
+        # year is then not used), else the exceptions of the year (this year by default).
+        if "start" in attrs or "add_business_days" in attrs:
+            attrs.pop("year", None)
+            attrs.setdefault("add_business_days", 0)
         return attrs
 
 
@@ -106,7 +117,7 @@ class CalendarYearSerializer(serializers.Serializer):
     exceptions = CalendarExceptionSerializer(many=True)
 
 
-class ScorecardQuerySerializer(serializers.Serializer):
+class ScorecardQuerySerializer(QueryParametersSerializer):
     as_of = PlausibleDateField(
         required=False, help_text="Last day of the window (local date); default today."
     )

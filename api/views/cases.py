@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cases.choices import Priority
+from cases.errors import ErrorCode
 from cases.events import RenderContext
 from cases.models import Case, Evidence
 from cases.selectors import (
@@ -161,8 +162,15 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             )
         version = int(match.group(1))
         if body_value is not None and body_value != version:
+            # Two versions in one request: which one the client acted on is unknown.
             raise ValidationError(
-                {"expected_version": [_("expected_version and If-Match disagree.")]}
+                {
+                    "expected_version": [
+                        ErrorDetail(
+                            _("expected_version and If-Match disagree."), code=ErrorCode.CONFLICT
+                        )
+                    ]
+                }
             )
         return version
 
@@ -320,8 +328,11 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
                 raise ValidationError(
                     {
                         "evidence_request": [
-                            _("This case has no evidence request %(id)s.")
-                            % {"id": data["evidence_request"]}
+                            ErrorDetail(
+                                _("This case has no evidence request %(id)s.")
+                                % {"id": data["evidence_request"]},
+                                code=ErrorCode.NOT_FOUND,
+                            )
                         ]
                     }
                 )
@@ -547,8 +558,11 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             raise ValidationError(
                 {
                     "refund_request": [
-                        _("Case %(ref)s has no refund request %(id)s.")
-                        % {"ref": case.reference, "id": data["refund_request"]}
+                        ErrorDetail(
+                            _("Case %(ref)s has no refund request %(id)s.")
+                            % {"ref": case.reference, "id": data["refund_request"]},
+                            code=ErrorCode.NOT_FOUND,
+                        )
                     ]
                 }
             )

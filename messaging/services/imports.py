@@ -311,6 +311,7 @@ def message_import_batch(
                     "index": index,
                     "field": "marketplace",
                     "message": str(_("Unknown marketplace '%(code)s'.") % {"code": str(code)[:40]}),
+                    "code": "not_yours",  # or unknown: the same answer, so nothing is revealed
                 }
             )
         else:

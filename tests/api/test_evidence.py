@@ -124,7 +124,7 @@ def test_upload_needs_a_file_and_a_request_of_this_case(api, claim, system_actor
             "field": "evidence_request",
             "pointer": "/evidence_request",
             "detail": f"This case has no evidence request {foreign_request.pk}.",
-            "code": "invalid",
+            "code": "not_found",
         }
     ]
     json_body = api.post(f"/api/v1/cases/{claim.reference}/evidence/", {"file": "x"}, format="json")
