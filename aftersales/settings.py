@@ -353,7 +353,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "workspace.lockout.lockout_response"
 # The address as the rate limits see it (INTAKE_TRUSTED_PROXIES), not a forgeable header.
-AXES_CLIENT_IP_CALLABLE = "intake.ratelimit.client_address"
+AXES_CLIENT_IP_CALLABLE = "intake.ratelimit.client_ip"
 AXES_VERBOSE = False
 # Invalid API keys, per client address: more than this many in the window answer 429.
 API_INVALID_KEY_LIMIT = int(os.environ.get("API_INVALID_KEY_LIMIT", "30"))
