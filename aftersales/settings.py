@@ -377,6 +377,10 @@ SPECTACULAR_SETTINGS = {
         "UploadSourceEnum": ["api", "customer", "partner"],
         "MessageChannelEnum": "messaging.models.MessageChannel",
         "MetricUnitEnum": ["ratio", "seconds", "score"],  # scorecards.definitions.Unit
+        # One name per choice set: without these, check --deploy warns (drf_spectacular.W001).
+        "RefundDecisionEnum": "cases.choices.RefundDecision",
+        "ReturnDecisionEnum": "cases.choices.ReturnDecision",
+        "CustomerLanguageEnum": "cases.models.orders.CUSTOMER_LANGUAGES",
     },
 }
 # Bodies above this size are refused (413) before being read (a 10,000-order import is ~5 MB).
