@@ -36,7 +36,10 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", ""):
-            record.request_id = request_id_var.get()
+            # Django logs a request's 4xx/5xx line once the middleware is done (the context is
+            # reset by then) but passes the request along.
+            request = getattr(record, "request", None)
+            record.request_id = request_id_var.get() or getattr(request, "request_id", "")
         return True
 
 
@@ -51,7 +54,10 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", "") or request_id_var.get() or None,
+            "request_id": getattr(record, "request_id", "")
+            or request_id_var.get()
+            or getattr(getattr(record, "request", None), "request_id", "")
+            or None,
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
