@@ -14,7 +14,6 @@ from typing import Any
 from django.db import models
 from django.utils.translation import get_language
 
-
 # (id of the choices object, language) -> value -> label. Keyed by identity: hashing the lazy
 # labels themselves would translate each of them, the cost this module is here to avoid.
 _tables: dict[tuple[int, str | None], dict[Any, str]] = {}
