@@ -114,7 +114,7 @@ def _light_reader(field: serializers.Field) -> Callable[[Any], Any]:
 
         return day
     if isinstance(field, serializers.ChoiceField):
-        values = {key: value for key, value in field.choice_strings_to_values.items()}
+        values = dict(field.choice_strings_to_values)
         if field.allow_blank:
             values[""] = ""
 
