@@ -43,7 +43,7 @@ from cases.services import (
 )
 from intake.uploads import RawNamedUpload, StreamedUpload
 
-from ..filters import ApiFilterBackend, CaseFilter
+from ..filters import ApiFilterBackend, CaseFilter, narrowed_marketplace_ids
 from ..pagination import CaseEventPagination, KeysetPagination
 from ..parsers import LimitedJSONParser, UploadParser
 from ..problems import HeaderInvalid
@@ -117,6 +117,10 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     def get_queryset(self) -> QuerySet[Case]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no client
             return Case.objects.none()
+        if self.action == "list":
+            # Scoped to the marketplaces asked for (among the client's) in one condition.
+            narrowed = narrowed_marketplace_ids(self.request, self.marketplaces)
+            return case_list(marketplace_ids=narrowed or self.marketplace_ids)
         return case_list(marketplace_ids=self.marketplace_ids)
 
     # -- loading --------------------------------------------------------------------------

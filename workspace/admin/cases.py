@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import F
 from django.http import HttpResponseRedirect
@@ -23,7 +24,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cases.actors import Actor
-from cases.choices import TERMINAL_STATES, Audience, Door, RefundRejectionReason
+from cases.choices import (
+    TERMINAL_STATES,
+    Audience,
+    CaseKind,
+    CaseState,
+    Door,
+    RefundRejectionReason,
+)
 from cases.errors import DomainError
 from cases.models import Case
 from cases.selectors import case_list
@@ -43,6 +51,7 @@ from ..filters import (
     StatusFilter,
 )
 from ..forms import SavedViewForm, staff_users
+from ..labels import choice_labels
 from ..models import SavedView
 from ..search import case_search_q
 from ..urgency import next_deadline_badge
@@ -116,6 +125,14 @@ RECORD_FIELDS = (
 )
 
 
+# Words written on every row of the list, translated once per language (``workspace.labels``).
+_ROW_LABELS = {
+    "select": _("Select this object for an action - {}"),
+    "unassigned": _("unassigned"),
+    "none": _("none"),
+}
+
+
 @admin.register(Case)
 class CaseAdmin(ServiceFormAdmin):
     list_display = (
@@ -175,13 +192,22 @@ class CaseAdmin(ServiceFormAdmin):
             return queryset, False
         return queryset.filter(condition), False
 
+    def action_checkbox(self, obj: Case) -> str:
+        # Django's own, with its label taken from the page's table instead of translated per row.
+        label = choice_labels(_ROW_LABELS)["select"]
+        checkbox = forms.CheckboxInput(
+            {"class": "action-select", "aria-label": format_html(label, str(obj))},
+            lambda value: False,
+        )
+        return checkbox.render(ACTION_CHECKBOX_NAME, str(obj.pk))
+
     @admin.display(description=_("marketplace"), ordering="marketplace__name")
     def marketplace_column(self, obj: Case) -> str:
         return obj.marketplace.name
 
     @admin.display(description=_("kind"), ordering="kind")
     def kind_column(self, obj: Case) -> str:
-        return obj.get_kind_display()
+        return choice_labels(CaseKind).get(obj.kind, obj.kind)
 
     @admin.display(description=_("state"), ordering="state")
     def state_column(self, obj: Case) -> str:
@@ -189,7 +215,7 @@ class CaseAdmin(ServiceFormAdmin):
         return format_html(
             '<span class="ws-state ws-state-{}">{}</span>{}',
             css,
-            obj.get_state_display(),
+            choice_labels(CaseState).get(obj.state, obj.state),
             format_html(' <span class="ws-flag" title="{}">⚑</span>', _("Escalated"))
             if obj.escalated
             else "",
@@ -213,14 +239,18 @@ class CaseAdmin(ServiceFormAdmin):
     @admin.display(description=_("assignee"), ordering="assignee__username")
     def assignee_column(self, obj: Case) -> str:
         if obj.assignee is None:
-            return format_html('<span class="ws-muted">{}</span>', _("unassigned"))
+            return format_html(
+                '<span class="ws-muted">{}</span>', choice_labels(_ROW_LABELS)["unassigned"]
+            )
         return obj.assignee.get_full_name() or obj.assignee.get_username()
 
     @admin.display(description=_("next deadline"), ordering=F("next_due_at").asc(nulls_last=True))
     def deadline_column(self, obj: Case) -> str:
         badge = next_deadline_badge(obj, at=timezone.now())
         if badge is None:
-            return format_html('<span class="ws-muted">{}</span>', _("none"))
+            return format_html(
+                '<span class="ws-muted">{}</span>', choice_labels(_ROW_LABELS)["none"]
+            )
         local = timezone.localtime(badge.due_at, obj.marketplace.tz)
         return format_html(
             '<span class="ws-badge ws-badge-{}" title="{}">{}</span>'
