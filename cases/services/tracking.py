@@ -144,9 +144,12 @@ def _text(
 # -- importing scans ------------------------------------------------------------------------------
 
 
-def tracking_events_import(*, items: Sequence[Mapping[str, Any]]) -> TrackingBatchResult:
+def tracking_events_import(
+    *, items: Sequence[Mapping[str, Any]], marketplace_ids: Iterable[int] | None = None
+) -> TrackingBatchResult:
     """Record the carrier scans ``items`` (each with the fields of ``EVENT_FIELDS``), all or
-    nothing, and apply the rules of those whose shipment is known.
+    nothing, and apply the rules of those whose shipment is known. With ``marketplace_ids``
+    (an API client's), a scan of a parcel of another marketplace's order is refused.
 
     Raises ``CaseRefused`` (``invalid_value``) listing every problem as ``{index, field,
     pointer, detail, code}`` when any item is invalid: nothing is written then."""
@@ -254,11 +257,13 @@ def tracking_events_import(*, items: Sequence[Mapping[str, Any]]) -> TrackingBat
                     )
                 )
             unchanged += 1
-        if errors:
-            _refuse(errors, len(items), _("events"))
         shipments = _shipments_by_key(
             {(row["carrier"], row["tracking_number"]) for row in new_rows}
         )
+        if marketplace_ids is not None:
+            errors.extend(_not_yours(new_rows, shipments, set(marketplace_ids), first_index))
+        if errors:
+            _refuse(errors, len(items), _("events"))
         batch = uuid.uuid4()
         TrackingEvent.objects.bulk_create(
             [
@@ -283,6 +288,75 @@ def tracking_events_import(*, items: Sequence[Mapping[str, Any]]) -> TrackingBat
         matched=len(matched),
         unmatched=len(ours) - len(matched),
         cases_changed=cases_changed,
+    )
+
+
+def _not_yours(
+    rows: list[dict[str, Any]],
+    shipments: dict[tuple[str, str], int],
+    allowed: set[int],
+    first_index: dict[tuple[str, str, str], int],
+) -> list[dict[str, Any]]:
+    marketplaces = dict(
+        Shipment.objects.filter(pk__in=set(shipments.values())).values_list(
+            "pk", "order__marketplace_id"
+        )
+    )
+    errors = []
+    for row in rows:
+        shipment = shipments.get((row["carrier"], row["tracking_number"]))
+        if shipment is not None and marketplaces.get(shipment) not in allowed:
+            key = (row["carrier"], row["tracking_number"], row["carrier_event_id"])
+            errors.append(
+                _error(
+                    first_index[key],
+                    "tracking_number",
+                    ErrorCode.NOT_YOURS.value,
+                    _("Tracking number %(number)s is a parcel of another marketplace's order.")
+                    % {"number": row["tracking_number"]},
+                )
+            )
+    return errors
+
+
+def shipments_add_by_reference(
+    *, items: Sequence[Mapping[str, Any]], now: dt.datetime | None = None
+) -> ShipmentBatchResult:
+    """``shipments_add`` for items naming their order by ``marketplace`` (a Marketplace) and
+    ``order`` (its id on the marketplace); an unknown order is refused with the others."""
+    keys = {(item["marketplace"].pk, item["order"]) for item in items}
+    orders: dict[tuple[int, str], Order] = {}
+    by_marketplace: dict[int, list[str]] = defaultdict(list)
+    for marketplace_id, external_id in keys:
+        by_marketplace[marketplace_id].append(external_id)
+    for marketplace_id, external_ids in by_marketplace.items():
+        for start in range(0, len(external_ids), CHUNK):
+            for order in Order.objects.select_related("marketplace").filter(
+                marketplace_id=marketplace_id, external_id__in=external_ids[start : start + CHUNK]
+            ):
+                orders[(marketplace_id, order.external_id)] = order
+    errors = [
+        _error(
+            index,
+            "order",
+            ErrorCode.DOES_NOT_EXIST.value,
+            _("There is no order %(order)s on %(marketplace)s; import it first.")
+            % {"order": item["order"], "marketplace": item["marketplace"].code},
+        )
+        for index, item in enumerate(items)
+        if (item["marketplace"].pk, item["order"]) not in orders
+    ]
+    if errors:
+        _refuse(errors, len(items), _("shipments"))
+    return shipments_add(
+        items=[
+            (
+                orders[(item["marketplace"].pk, item["order"])],
+                {"carrier": item["carrier"], "tracking_number": item["tracking_number"]},
+            )
+            for item in items
+        ],
+        now=now,
     )
 
 
