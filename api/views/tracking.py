@@ -17,6 +17,7 @@ from ..serializers.tracking import (
     ShipmentSerializer,
     TrackingBatchResultSerializer,
     TrackingEventSerializer,
+    plain_scans,
     shipment_batch_serializer,
     tracking_batch_serializer,
 )
@@ -48,11 +49,12 @@ class TrackingEventViewSet(ApiGenericViewSet):
         responses={200: TrackingBatchResultSerializer},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = tracking_batch_serializer(request.data, self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        result = tracking_events_import(
-            items=serializer.validated_data, marketplace_ids=self.marketplace_ids
-        )
+        items = plain_scans(request.data)
+        if items is None:
+            serializer = tracking_batch_serializer(request.data, self.get_serializer_context())
+            serializer.is_valid(raise_exception=True)
+            items = serializer.validated_data
+        result = tracking_events_import(items=items, marketplace_ids=self.marketplace_ids)
         return Response(TrackingBatchResultSerializer(result).data)
 
 

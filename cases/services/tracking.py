@@ -35,7 +35,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F, Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -265,19 +267,7 @@ def tracking_events_import(
         if errors:
             _refuse(errors, len(items), _("events"))
         batch = uuid.uuid4()
-        TrackingEvent.objects.bulk_create(
-            [
-                TrackingEvent(
-                    **row,
-                    shipment_id=shipments.get((row["carrier"], row["tracking_number"])),
-                    received_at=now,
-                    import_batch=batch,
-                )
-                for row in new_rows
-            ],
-            batch_size=CHUNK,
-            ignore_conflicts=True,  # a concurrent import of the same scan: theirs stands
-        )
+        _insert_events(new_rows, shipments, batch=batch, now=now)
         ours = list(TrackingEvent.objects.filter(import_batch=batch).values_list("pk", "shipment"))
         matched = [pk for pk, shipment in ours if shipment is not None]
         cases_changed = tracking_apply(event_ids=matched, now=now)
@@ -289,6 +279,60 @@ def tracking_events_import(
         unmatched=len(ours) - len(matched),
         cases_changed=cases_changed,
     )
+
+
+def _insert_events(
+    rows: list[dict[str, Any]],
+    shipments: dict[tuple[str, str], int],
+    *,
+    batch: uuid.UUID,
+    now: dt.datetime,
+) -> None:
+    """INSERT the new scans, a concurrent import's copy of one winning (ON CONFLICT DO
+    NOTHING). On PostgreSQL one statement a chunk reads the columns as arrays (``unnest``):
+    building thousands of model instances and their parameters cost more than the insert."""
+    if connection.vendor != "postgresql":
+        TrackingEvent.objects.bulk_create(
+            [
+                TrackingEvent(
+                    **row,
+                    shipment_id=shipments.get((row["carrier"], row["tracking_number"])),
+                    received_at=now,
+                    import_batch=batch,
+                )
+                for row in rows
+            ],
+            batch_size=CHUNK,
+            ignore_conflicts=True,
+        )
+        return
+    table = TrackingEvent._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (carrier, tracking_number, carrier_event_id, status, occurred_at, "
+        "location, raw_text, shipment_id, received_at, import_batch) "
+        "SELECT c, t, e, s, o, l, r, sh, %s, %s FROM unnest("
+        "%s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::timestamptz[], "
+        "%s::varchar[], %s::text[], %s::bigint[]) AS u(c, t, e, s, o, l, r, sh) "
+        "ON CONFLICT (carrier, tracking_number, carrier_event_id) DO NOTHING"
+    )
+    step = CHUNK * 5
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            columns = [
+                [row[name] for row in chunk]
+                for name in (
+                    "carrier",
+                    "tracking_number",
+                    "carrier_event_id",
+                    "status",
+                    "occurred_at",
+                    "location",
+                    "raw_text",
+                )
+            ]
+            linked = [shipments.get((row["carrier"], row["tracking_number"])) for row in chunk]
+            cursor.execute(sql, [now, batch, *columns, linked])
 
 
 def _not_yours(
@@ -490,23 +534,44 @@ def shipment_add(*, order: Order, carrier: str, tracking_number: str) -> Shipmen
 
 
 def _match_waiting_events(shipments: dict[tuple[str, str], int]) -> list[int]:
-    """Attach the scans kept without a shipment to the shipments now known; returns their ids."""
+    """Attach the scans kept without a shipment to the shipments now known; returns their ids.
+    One UPDATE a chunk, the shipment found by the database (set-based: no row per scan)."""
     numbers = sorted({number for _carrier, number in shipments})
-    matched: list[TrackingEvent] = []
+    matched: list[int] = []
     for start in range(0, len(numbers), CHUNK):
         waiting = TrackingEvent.objects.filter(
             shipment__isnull=True, tracking_number__in=numbers[start : start + CHUNK]
-        ).only("pk", "carrier", "tracking_number")
-        for event in waiting:
-            shipment_id = shipments.get((event.carrier, event.tracking_number))
-            if shipment_id is not None:
-                event.shipment_id = shipment_id
-                matched.append(event)
-    TrackingEvent.objects.bulk_update(matched, ["shipment"], batch_size=CHUNK)
-    return [event.pk for event in matched]
+        )
+        ids = [
+            pk
+            for pk, carrier, number in waiting.values_list("pk", "carrier", "tracking_number")
+            if (carrier, number) in shipments
+        ]
+        if not ids:
+            continue
+        TrackingEvent.objects.filter(pk__in=ids).update(
+            shipment_id=Subquery(
+                Shipment.objects.filter(
+                    carrier=OuterRef("carrier"), tracking_number=OuterRef("tracking_number")
+                ).values("pk")[:1]
+            )
+        )
+        matched.extend(ids)
+    return matched
 
 
 # -- the rules ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """A new scan, as the rules read it."""
+
+    pk: int
+    shipment_id: int | None
+    status: str
+    occurred_at: dt.datetime
+    location: str
 
 
 @dataclass
@@ -527,12 +592,13 @@ def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) 
     now = now or timezone.now()
     changed = 0
     with transaction.atomic():
-        new_events: list[TrackingEvent] = []
+        new_events: list[_Scan] = []
         for start in range(0, len(event_ids), CHUNK):
             new_events.extend(
-                TrackingEvent.objects.filter(pk__in=event_ids[start : start + CHUNK]).only(
-                    "pk", "shipment_id", "status", "occurred_at", "location"
-                )
+                _Scan(*values)
+                for values in TrackingEvent.objects.filter(
+                    pk__in=event_ids[start : start + CHUNK]
+                ).values_list("pk", "shipment_id", "status", "occurred_at", "location")
             )
         shipment_ids = sorted({event.shipment_id for event in new_events if event.shipment_id})
         shipments: dict[int, Shipment] = {}
@@ -550,7 +616,7 @@ def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) 
                 shipment_id__in=shipment_ids[start : start + CHUNK]
             ).values_list("shipment_id", "status", "occurred_at"):
                 history[shipment_id].append((occurred_at, status))
-        new_by_shipment: dict[int, list[TrackingEvent]] = defaultdict(list)
+        new_by_shipment: dict[int, list[_Scan]] = defaultdict(list)
         for event in sorted(new_events, key=lambda e: (e.occurred_at, e.pk)):
             if event.shipment_id in shipments:
                 new_by_shipment[event.shipment_id].append(event)
@@ -571,14 +637,7 @@ def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) 
                 order.parcel_lost = True
                 orders_changed.add(order.pk)
         if orders_changed:
-            rows = [orders[pk] for pk in sorted(orders_changed)]
-            for order in rows:
-                order.updated_at = now  # bulk_update does not apply auto_now
-            Order.objects.bulk_update(
-                rows,
-                ["picked_up_at", "delivered_at", "parcel_lost", "updated_at"],
-                batch_size=CHUNK,
-            )
+            _orders_update(orders, sorted(orders_changed), now=now)
         if shipments_changed:
             Shipment.objects.bulk_update(
                 [shipments[pk] for pk in sorted(shipments_changed)],
@@ -596,6 +655,42 @@ def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) 
         if matched:
             tracking_events_recorded.send(sender=TrackingEvent, event_ids=matched)
     return changed
+
+
+def _orders_update(orders: dict[int, Order], ids: list[int], *, now: dt.datetime) -> None:
+    """Write the order times the scans gave, set-based: one UPDATE a chunk computing each
+    order's earliest pickup and delivery scan in the database (an UPDATE per order, or
+    ``bulk_update``'s CASE over thousands of rows, is what made large imports slow)."""
+    times = {
+        name: _earliest_scan(status)
+        for name, status in (
+            ("picked_up_at", TrackingStatus.PICKED_UP),
+            ("delivered_at", TrackingStatus.DELIVERED),
+        )
+    }
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        Order.objects.filter(pk__in=chunk).update(
+            updated_at=now,
+            **{
+                # Only ever earlier: the order's own time stands when it is the earliest.
+                name: Least(Coalesce(F(name), scan), Coalesce(scan, F(name)))
+                for name, scan in times.items()
+            },
+        )
+        lost = [pk for pk in chunk if orders[pk].parcel_lost]
+        if lost:
+            Order.objects.filter(pk__in=lost, parcel_lost=False).update(parcel_lost=True)
+
+
+def _earliest_scan(status: str) -> Subquery:
+    return Subquery(
+        TrackingEvent.objects.filter(shipment__order_id=OuterRef("pk"), status=status)
+        .order_by()
+        .values("shipment__order_id")
+        .annotate(first=Min("occurred_at"))
+        .values("first")[:1]
+    )
 
 
 def _open_cases(orders: dict[int, Order]) -> dict[int, list[Case]]:
@@ -632,7 +727,7 @@ def _order_times(order: Order, history: list[tuple[dt.datetime, str]]) -> bool:
 
 def _plan(
     shipment: Shipment,
-    events: list[TrackingEvent],
+    events: list[_Scan],
     history: list[tuple[dt.datetime, str]],
     open_cases: dict[int, list[Case]],
     steps: dict[int, list[_Step]],
@@ -722,7 +817,7 @@ def _step(
     steps: dict[int, list[_Step]],
     case: Case,
     at: dt.datetime,
-    event: TrackingEvent,
+    event: _Scan,
     run: Callable[[CaseAction, dt.datetime], None],
 ) -> None:
     steps[case.pk].append(_Step(at, event.pk, lambda act: run(act, at)))
@@ -751,7 +846,7 @@ def _move(transition: str, sources: set[str]) -> Callable[[CaseAction, dt.dateti
     return run
 
 
-def _timeline(event: TrackingEvent) -> Callable[[CaseAction, dt.datetime], None]:
+def _timeline(event: _Scan) -> Callable[[CaseAction, dt.datetime], None]:
     def run(act: CaseAction, at: dt.datetime) -> None:
         act.event(
             TrackingEventRecorded(
