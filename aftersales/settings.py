@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "messaging",  # issue 6: the message log
     "scorecards",  # issue 6: marketplace scorecards
     "jobs",  # issue 6: background jobs
+    "packs",  # issue 12: dispute packs
     "api",  # issue 3: REST API for integrations, webhooks
 ]
 

@@ -17,6 +17,7 @@ from cases.services.orders import ORDER_FIELDS
 from cases.services.orders_bulk import MAX_BATCH
 
 from ..fields import ApiModelSerializer, MarketplaceCodeField
+from .tracking import ShipmentOfOrderSerializer
 
 
 class OrderListSerializer(serializers.ListSerializer):
@@ -36,10 +37,24 @@ class OrderSerializer(ApiModelSerializer):
     """An order on a marketplace, identified by (marketplace, external_id)."""
 
     marketplace = MarketplaceCodeField()
+    shipments = ShipmentOfOrderSerializer(
+        many=True,
+        required=False,
+        write_only=True,
+        help_text="The order's parcels (carrier, tracking number): carrier scans received "
+        "before for them are matched now.",
+    )
 
     class Meta:
         model = Order
-        fields = ("marketplace", "external_id", *ORDER_FIELDS, "created_at", "updated_at")
+        fields = (
+            "marketplace",
+            "external_id",
+            *ORDER_FIELDS,
+            "shipments",
+            "created_at",
+            "updated_at",
+        )
         read_only_fields = ("created_at", "updated_at")
         # Upserts by (marketplace, external_id): an existing pair is an update, not an error.
         validators: list[Any] = []

@@ -100,7 +100,7 @@ def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult
             _("Send at most %(max)s orders a request (this one has %(count)s); split the list.")
             % {"max": f"{MAX_BATCH:,}", "count": f"{len(items):,}"},
         )
-    known = set(ORDER_FIELDS)
+    known = set(ORDER_FIELDS) | {"shipments"}
     required = _required_for_new()
     errors: list[dict[str, Any]] = []
     seen: dict[tuple[int, str], int] = {}
@@ -195,6 +195,8 @@ def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult
                 order.pk = current.pk
                 recompute[current.pk] = order
             to_write.append(order)
+        shipments = _shipment_items(items, existing)
+        errors.extend(_shipment_errors(shipments))
         if errors:
             errors.sort(key=lambda error: error["index"])
             raise CaseRefused(
@@ -219,6 +221,8 @@ def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult
         created -= raced
         updated += raced
         cases_recomputed = order_cases_deadlines_refresh(list(recompute))
+        if shipments:
+            _shipments_write(shipments)
     return OrderBatchResult(
         received=len(items),
         created=created,
@@ -398,3 +402,61 @@ def _without_pk(order: Order) -> Order:
     copy.pk = None
     copy.marketplace = order.marketplace
     return copy
+
+
+# -- shipments given with their orders ------------------------------------------------------------
+
+_ShipmentItem = tuple[int, int, tuple[int, str], Order | None, Mapping[str, Any]]
+
+
+def _shipment_items(
+    items: Sequence[Mapping[str, Any]], existing: dict[tuple[int, str], Order]
+) -> list[_ShipmentItem]:
+    """(order index, shipment index, order key, existing order or None, shipment) of the
+    ``shipments`` lists of the items."""
+    out: list[_ShipmentItem] = []
+    for index, item in enumerate(items):
+        marketplace, external_id = item.get("marketplace"), item.get("external_id")
+        if not isinstance(marketplace, Marketplace) or not external_id:
+            continue
+        key = (marketplace.pk, external_id)
+        for position, shipment in enumerate(item.get("shipments") or []):
+            out.append((index, position, key, existing.get(key), shipment))
+    return out
+
+
+def _shipment_errors(shipments: list[_ShipmentItem]) -> list[dict[str, Any]]:
+    from .tracking import shipments_check
+
+    errors = []
+    for order_index, position, _key, order, shipment in shipments:
+        for error in shipments_check([(order_index, order, shipment)]):
+            errors.append(
+                {**error, "field": "shipments", "pointer": f"/{order_index}/shipments/{position}"}
+            )
+    # Across the list: the same tracking number given for two orders.
+    seen: dict[tuple[str, str], tuple[int, tuple[int, str]]] = {}
+    for order_index, _position, key, _order, shipment in shipments:
+        number = (
+            str(shipment.get("carrier", "")).strip(),
+            str(shipment.get("tracking_number", "")).strip(),
+        )
+        if number in seen and seen[number][1] != key:
+            errors.append(
+                _error(
+                    order_index,
+                    "shipments",
+                    ErrorCode.DUPLICATE.value,
+                    _("Tracking number %(number)s is also given for item %(first)s.")
+                    % {"number": number[1], "first": seen[number][0]},
+                )
+            )
+        seen.setdefault(number, (order_index, key))
+    return errors
+
+
+def _shipments_write(shipments: list[_ShipmentItem]) -> None:
+    from .tracking import shipments_add
+
+    orders = _lock_existing({key for _i, _p, key, _o, _s in shipments})
+    shipments_add(items=[(orders[key], shipment) for _i, _p, key, _o, shipment in shipments])

@@ -421,6 +421,11 @@ class CaseAdmin(ServiceFormAdmin):
                 name="cases_case_refund_decide",
             ),
             path(
+                "<int:object_id>/pack/",
+                wrap(case_actions.pack_download),
+                name="cases_case_pack",
+            ),
+            path(
                 "save-view/",
                 self.admin_site.admin_view(self.save_view),
                 name="cases_case_save_view",
