@@ -417,3 +417,46 @@ def test_writing_first_is_refused_where_the_marketplace_takes_only_replies(agent
     )
     assert "lets the seller only answer messages" in response.content.decode()
     assert Conversation.objects.count() == 0 and Message.objects.count() == 0
+
+
+# -- the dashboard -------------------------------------------------------------------------------
+
+
+def answered(conversation: Conversation, *, after_hours: float, agent, number: int) -> None:
+    from cases.actors import Actor
+    from messaging.services import outbound_mark_sent
+
+    received = conversation.messages.get().received_at
+    outbound = reply_send(
+        conversation=conversation,
+        body="Answer",
+        actor=Actor.for_user(agent),
+        door=Door.ADMIN,
+        at=received + dt.timedelta(minutes=1),
+    )
+    outbound_mark_sent(
+        outbound=outbound,
+        marketplace_message_id=f"AMZ-{number}",
+        sent_at=received + dt.timedelta(hours=after_hours),
+        actor=SYSTEM,
+        door=Door.API,
+    )
+
+
+def test_the_dashboard_shows_response_times_per_marketplace_and_agent(agent_client, agent_user):
+    # given on Amazon (24 h): one answered in 2 h, one in 30 h (late), one 40 days ago in 4 h
+    answered(thread("amazon_fr", hours_ago=50), after_hours=2, agent=agent_user, number=1)
+    answered(thread("amazon_fr", hours_ago=49), after_hours=30, agent=agent_user, number=2)
+    answered(thread("amazon_fr", hours_ago=24 * 40), after_hours=4, agent=agent_user, number=3)
+
+    html = agent_client.get("/admin/workspace/dashboard/").content.decode()
+
+    section = html[html.index('id="response-times"') :]
+    row = section[section.index('data-line="Amazon.fr"') :]
+    row = row[: row.index("</tr>")]
+    # 7 and 30 days: two timed, one within the rule, median 16 h; 90 days: three, median 4 h
+    assert row.count("50.0 %") == 2 and "(1/2)" in row
+    assert row.count("16 h 0 min") == 2
+    assert "66.7 %" in row and "(2/3)" in row and "4 h 0 min" in row
+    agent_row = section[section.index('data-line="lea"') :]
+    assert "(2/3)" in agent_row[: agent_row.index("</tr>")]

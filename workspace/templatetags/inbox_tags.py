@@ -22,6 +22,29 @@ def deadline_label(field_name: str) -> str:
     return str(CLOCK_LABELS.get(clock, clock.replace("_", " ")))
 
 
+@register.filter
+def seconds_text(seconds: float | None) -> str:
+    """A median in seconds for people: "45 s", "12 min", "5 h 10 min", "2 d 3 h"."""
+    import datetime as dt
+
+    from django.utils.translation import gettext as _
+
+    from .workspace_tags import duration_text
+
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return _("%(seconds)d s") % {"seconds": round(seconds)}
+    return duration_text(dt.timedelta(seconds=seconds))
+
+
+@register.filter
+def percent_text(share: float | None) -> str:
+    if share is None:
+        return ""
+    return f"{100 * share:.1f} %"
+
+
 @register.simple_tag(takes_context=True)
 def case_conversations(context: dict[str, Any], case: Any) -> list[dict[str, Any]]:
     """The conversations filed on ``case``, each with its thread and composer (what was typed
