@@ -460,3 +460,38 @@ def test_the_dashboard_shows_response_times_per_marketplace_and_agent(agent_clie
     assert "66.7 %" in row and "(2/3)" in row and "4 h 0 min" in row
     agent_row = section[section.index('data-line="lea"') :]
     assert "(2/3)" in agent_row[: agent_row.index("</tr>")]
+
+
+# -- languages ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", ["Inbox", "Needs an answer", "Mark spam", "left"]),
+        ("fr", ["Boîte de réception", "Demande une réponse", "Marquer comme spam", "encore "]),
+        ("zh-hans", ["收件箱", "需要回复", "标记为垃圾消息", "剩余"]),
+    ],
+)
+def test_the_inbox_in_each_language(agent_client, language, expected):
+    thread("amazon_fr")
+    html = agent_client.get(INBOX, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    for text in expected:
+        assert text in html
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", ["Réponse ou note interne", "Utiliser ce modèle", "Aucune réponse nécessaire"]),
+        ("zh-hans", ["回复或内部备注", "使用此模板", "无需回复"]),
+    ],
+)
+def test_the_conversation_page_in_each_language(agent_client, language, expected):
+    conversation = thread("rakuten", order=make_order("rakuten"))
+    rakuten_template()
+    html = agent_client.get(
+        f"{INBOX}{conversation.pk}/change/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    for text in expected:
+        assert text in html
