@@ -178,6 +178,55 @@ def clock_badge(clock: Clock) -> ClockBadge | None:
     )
 
 
+@dataclass(frozen=True)
+class InboxLine:
+    """One row of the inbox, with its labels already in the reader's language (a list of 200
+    rows would otherwise translate each choice label once per row)."""
+
+    conversation: Conversation
+    badge: ClockBadge | None
+    due_local: str
+    counterpart: str
+    channel: str
+    topic: str
+    status: str
+    assignee: str
+
+
+def inbox_lines(rows: list[Any]) -> list[InboxLine]:
+    """``messaging.selectors.InboxRow`` rows as the inbox shows them."""
+    from django.utils import timezone
+
+    from messaging.models import Counterpart, MessageChannel
+
+    labels = {
+        model: {value: str(label) for value, label in model.choices}
+        for model in (Counterpart, MessageChannel, Topic, ConversationStatus)
+    }
+    lines = []
+    for row in rows:
+        conversation = row.conversation
+        badge = clock_badge(row.clock)
+        due_local = ""
+        if badge is not None:
+            moment = timezone.localtime(badge.due_at, conversation.marketplace.tz)
+            due_local = moment.strftime("%Y-%m-%d %H:%M")
+        user = conversation.assignee
+        lines.append(
+            InboxLine(
+                conversation=conversation,
+                badge=badge,
+                due_local=due_local,
+                counterpart=labels[Counterpart].get(conversation.counterpart, ""),
+                channel=labels[MessageChannel].get(conversation.channel, ""),
+                topic=labels[Topic].get(conversation.topic, ""),
+                status=labels[ConversationStatus].get(conversation.status, ""),
+                assignee=(user.get_full_name() or user.get_username()) if user else "",
+            )
+        )
+    return lines
+
+
 # -- the threads of a case ----------------------------------------------------------------------
 
 

@@ -50,7 +50,14 @@ from messaging.services import (
 )
 
 from ..forms import staff_users
-from ..inbox import PAGE_SIZES, clock_badge, composer_keep, composer_pop, inbox_filters
+from ..inbox import (
+    PAGE_SIZES,
+    clock_badge,
+    composer_keep,
+    composer_pop,
+    inbox_filters,
+    inbox_lines,
+)
 from ..urgency import marketplaces_with_calendars
 
 BULK_OPERATIONS = ("assign", "done", "spam", "to_do")
@@ -131,7 +138,7 @@ class ConversationAdmin(admin.ModelAdmin):
             page_size=page_size,
             **form.selector_filters(request.user),
         )
-        rows = [(row.conversation, clock_badge(row.clock)) for row in page.rows]
+        rows = inbox_lines(page.rows)
         query = request.GET.copy()
         query.pop("p", None)
         context = {
@@ -144,6 +151,9 @@ class ConversationAdmin(admin.ModelAdmin):
             "counts": inbox_counts(at=at, user=request.user),
             "query": query.urlencode(),
             "page_sizes": PAGE_SIZES,
+            # Row links built by joining (one reverse per page, not per row).
+            "change_url": reverse("admin:messaging_conversation_changelist"),
+            "case_url": reverse("admin:cases_case_changelist"),
             "staff": list(staff_users()) if self.has_change_permission(request) else [],
             "can_change": self.has_change_permission(request),
             "now": at,
