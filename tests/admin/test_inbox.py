@@ -219,6 +219,54 @@ def test_the_page_shows_the_thread_and_the_orders_cases_and_marks_it_read(agent_
     assert 'value="damaged_item" selected' in html
 
 
+def test_conversation_page_queries_do_not_grow_with_the_thread(agent_client, agent_user):
+    from cases.actors import Actor
+    from messaging.services import conversation_note_add
+
+    order = make_order("cdiscount")
+    open_case("damaged_item", actor=SYSTEM, marketplace="cdiscount", order=order)
+    conversation = thread("cdiscount", order=order, hours_ago=30)
+    actor = Actor.for_user(agent_user)
+    reply_send(conversation=conversation, body="First reply", actor=actor, door=Door.ADMIN)
+    page_of(agent_client, conversation)  # marks it read; the session warms up
+    with CaptureQueriesContext(connection) as few:
+        page_of(agent_client, conversation)
+    # given many more messages, replies (one failed), notes and cases on its order
+    for number in range(6):
+        message_import(
+            marketplace=conversation.marketplace,
+            messages=[
+                {
+                    "external_id": f"more-{number}",
+                    "conversation_id": conversation.external_id,
+                    "direction": "in",
+                    "counterpart": "customer",
+                    "channel": "portal",
+                    "sent_at": (timezone.now() - dt.timedelta(hours=20 - number)).isoformat(),
+                    "body": f"Message {number}",
+                }
+            ],
+            actor=SYSTEM,
+            door=Door.API,
+        )
+        conversation_note_add(
+            conversation=conversation, text=f"Note {number}", actor=actor, door=Door.ADMIN
+        )
+        outbound = reply_send(
+            conversation=conversation, body=f"Reply {number}", actor=actor, door=Door.ADMIN
+        )
+        if number % 2:
+            outbound_mark_failed(outbound=outbound, reason="Portal down", actor=SYSTEM)
+        open_case("cancellation", actor=SYSTEM, marketplace="cdiscount", order=order)
+    Conversation.objects.filter(pk=conversation.pk).update(status="to_do")
+
+    with CaptureQueriesContext(connection) as many:
+        html = page_of(agent_client, conversation)
+
+    assert "Message 5" in html and "Note 5" in html and "Not sent: Portal down" in html
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
 def rakuten_template(**fields) -> MessageTemplate:
     return MessageTemplate.objects.create(
         name="Suivi",

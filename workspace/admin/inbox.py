@@ -210,7 +210,14 @@ class ConversationAdmin(admin.ModelAdmin):
             for item in detail.thread
             if item.kind == "message" and item.item.direction == Direction.INBOUND
         ]
-        prefill = case_prefill_from_message(inbound[-1]) if inbound else None
+        prefill = None
+        if inbound:
+            # Its relations are the conversation's, already loaded: no query per message.
+            last = inbound[-1]
+            last.conversation = conversation
+            if last.order_id in (None, conversation.order_id):
+                last.order = conversation.order
+            prefill = case_prefill_from_message(last)
         context = {
             **self.admin_site.each_context(request),
             "title": str(conversation),
