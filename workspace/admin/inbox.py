@@ -25,13 +25,14 @@ from cases.errors import DomainError, ErrorCode
 from cases.models import Case
 from cases.services import case_note_add
 from intake.reply_links import upload_link_maker
+from marketplaces.models import Marketplace
 from messaging.models import (
     Conversation,
     ConversationStatus,
     Direction,
     Message,
 )
-from messaging.selectors import conversation_detail, inbox_counts, inbox_list
+from messaging.selectors import conversation_detail, inbox_list
 from messaging.services import (
     case_prefill_from_message,
     conversation_attach_case,
@@ -58,7 +59,6 @@ from ..inbox import (
     inbox_filters,
     inbox_lines,
 )
-from ..urgency import marketplaces_with_calendars
 
 BULK_OPERATIONS = ("assign", "done", "spam", "to_do")
 
@@ -126,7 +126,8 @@ class ConversationAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         at = timezone.now()
-        marketplaces = marketplaces_with_calendars(request)
+        # The filter's choices only: no calendar is needed (the clocks are stored).
+        marketplaces = list(Marketplace.objects.order_by("name").only("pk", "code", "name"))
         form, problems = inbox_filters(request, marketplaces)
         for problem in problems:
             messages.warning(request, problem)
@@ -148,7 +149,6 @@ class ConversationAdmin(admin.ModelAdmin):
             "form": form,
             "rows": rows,
             "page": page,
-            "counts": inbox_counts(at=at, user=request.user),
             "query": query.urlencode(),
             "page_sizes": PAGE_SIZES,
             # Row links built by joining (one reverse per page, not per row).
