@@ -543,3 +543,39 @@ def test_the_conversation_page_in_each_language(agent_client, language, expected
     ).content.decode()
     for text in expected:
         assert text in html
+
+
+# -- templates and the outbox in the admin ---------------------------------------------------------
+
+
+def test_a_supervisor_writes_templates_and_an_unknown_placeholder_is_refused(
+    supervisor_client, agent_client
+):
+    url = "/admin/messaging/messagetemplate/add/"
+    data = {
+        "name": "Tracking",
+        "language": "en",
+        "body": "Hi {{ customer_nam }}",
+        "is_active": "on",
+    }
+    response = supervisor_client.post(url, data)
+    assert response.status_code == 200
+    assert "Unknown placeholder(s): customer_nam" in response.content.decode()
+    assert MessageTemplate.objects.count() == 0
+
+    data["body"] = "Hi {{ customer_name }}, it is {{ tracking_number }}"
+    assert supervisor_client.post(url, data).status_code == 302
+    assert MessageTemplate.objects.get().marketplace is None  # offered on every marketplace
+    assert agent_client.get(url).status_code == 403
+
+
+def test_the_outbox_list_shows_why_a_reply_failed(agent_client, agent_user):
+    from cases.actors import Actor
+
+    conversation = thread("cdiscount", order=make_order("cdiscount"))
+    outbound = reply_send(
+        conversation=conversation, body="Hello", actor=Actor.for_user(agent_user), door=Door.ADMIN
+    )
+    outbound_mark_failed(outbound=outbound, reason="Thread closed", actor=SYSTEM)
+    html = agent_client.get("/admin/messaging/outboundmessage/?status=failed").content.decode()
+    assert "Thread closed" in html and f"#outbound-{outbound.pk}" in html
