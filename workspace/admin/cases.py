@@ -49,6 +49,12 @@ from ..urgency import next_deadline_badge
 from .base import ServiceFormAdmin, ServiceRefused
 
 
+def clip(text: str) -> str:
+    """A value kept on one line: cut with an ellipsis when too long, whole in its title (an
+    order id or an e-mail is never broken mid-word)."""
+    return format_html('<span class="ws-clip" title="{}">{}</span>', text, text)
+
+
 class CaseAddForm(forms.ModelForm):
     class Meta:
         model = Case
@@ -123,6 +129,7 @@ class CaseAdmin(ServiceFormAdmin):
         "marketplace_column",
         "kind_column",
         "state_column",
+        "priority_column",
         "order_column",
         "customer_column",
         "assignee_column",
@@ -177,44 +184,58 @@ class CaseAdmin(ServiceFormAdmin):
 
     @admin.display(description=_("marketplace"), ordering="marketplace__name")
     def marketplace_column(self, obj: Case) -> str:
-        return obj.marketplace.name
+        return clip(obj.marketplace.name)
 
     @admin.display(description=_("kind"), ordering="kind")
     def kind_column(self, obj: Case) -> str:
-        return obj.get_kind_display()
+        return clip(obj.get_kind_display())
 
     @admin.display(description=_("state"), ordering="state")
     def state_column(self, obj: Case) -> str:
         css = "closed" if obj.state in TERMINAL_STATES else obj.state
         return format_html(
-            '<span class="ws-state ws-state-{}">{}</span>{}',
+            '<span class="ws-state ws-state-{}" title="{}">{}</span>{}',
             css,
+            obj.get_state_display(),
             obj.get_state_display(),
             format_html(' <span class="ws-flag" title="{}">⚑</span>', _("Escalated"))
             if obj.escalated
             else "",
         )
 
+    @admin.display(description=_("priority"), ordering="-priority")
+    def priority_column(self, obj: Case) -> str:
+        return format_html(
+            '<span class="ws-priority ws-priority-{}">{}</span>',
+            obj.priority,
+            obj.get_priority_display(),
+        )
+
     @admin.display(description=_("order"))
     def order_column(self, obj: Case) -> str:
-        return obj.order.external_id
+        return clip(obj.order.external_id)
 
     @admin.display(description=_("customer"))
     def customer_column(self, obj: Case) -> str:
         order = obj.order
-        if order.customer_email:
-            return format_html(
-                '{}<br><span class="ws-muted">{}</span>',
-                order.customer_name or "—",
-                order.customer_email,
-            )
-        return order.customer_name or "—"
+        name = order.customer_name or "—"
+        if not order.customer_email:
+            return clip(name)
+        # One line: the name, then the e-mail, cut with an ellipsis (the title has both).
+        return format_html(
+            '<span class="ws-clip ws-clip-wide" title="{} · {}">{} · '
+            '<span class="ws-muted">{}</span></span>',
+            name,
+            order.customer_email,
+            name,
+            order.customer_email,
+        )
 
     @admin.display(description=_("assignee"), ordering="assignee__username")
     def assignee_column(self, obj: Case) -> str:
         if obj.assignee is None:
             return format_html('<span class="ws-muted">{}</span>', _("unassigned"))
-        return obj.assignee.get_full_name() or obj.assignee.get_username()
+        return clip(obj.assignee.get_full_name() or obj.assignee.get_username())
 
     @admin.display(description=_("next deadline"), ordering=F("next_due_at").asc(nulls_last=True))
     def deadline_column(self, obj: Case) -> str:
@@ -222,14 +243,15 @@ class CaseAdmin(ServiceFormAdmin):
         if badge is None:
             return format_html('<span class="ws-muted">{}</span>', _("none"))
         local = timezone.localtime(badge.due_at, obj.marketplace.tz)
+        # The badge says how urgent; its title which clock and when, in the marketplace's time.
         return format_html(
-            '<span class="ws-badge ws-badge-{}" title="{}">{}</span>'
-            '<br><span class="ws-muted">{} · {}</span>',
+            '<span class="ws-badge ws-badge-{}" title="{} · {} · {} ({})">{}</span>',
             badge.css,
             badge.status_label,
-            badge.text,
             badge.clock_label,
             local.strftime("%Y-%m-%d %H:%M"),
+            obj.marketplace.time_zone,
+            badge.text,
         )
 
     @admin.display(description=_("opened"), ordering="opened_at")
