@@ -67,7 +67,8 @@ MEASURE = """() => {
   const spilling = [...document.querySelectorAll('#result_list tbody td')]
     .filter(td => td.scrollWidth > td.clientWidth + 1).map(td => td.className);
   const heights = rows.map(row => row.getBoundingClientRect().height);
-  return {visible, total: rows.length, broken, spilling: [...new Set(spilling)], tallest: Math.max(...heights)};
+  return {visible, total: rows.length, broken, spilling: [...new Set(spilling)],
+          tallest: Math.max(...heights)};
 }"""
 
 
