@@ -19,7 +19,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from cases.actors import Actor
@@ -32,12 +32,15 @@ from cases.services.cases import EDITABLE_DETAILS
 
 from .. import bulk, case_actions
 from ..case_page import case_page
+from ..changelist import CaseChangeList, list_total
 from ..counting import EstimatedCountPaginator
 from ..filters import (
     AssigneeFilter,
     DueFilter,
     KindFilter,
     MarketplaceFilter,
+    OpenedBetweenFilter,
+    PriorityFilter,
     RefundFilter,
     StateFilter,
     StatusFilter,
@@ -144,6 +147,8 @@ class CaseAdmin(ServiceFormAdmin):
         MarketplaceFilter,
         KindFilter,
         StateFilter,
+        PriorityFilter,
+        OpenedBetweenFilter,
         "escalated",
         RefundFilter,
     )
@@ -175,6 +180,9 @@ class CaseAdmin(ServiceFormAdmin):
         queryset = case_list(with_marketplace=True)
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset
+
+    def get_changelist(self, request: Any, **kwargs: Any) -> Any:
+        return CaseChangeList
 
     def get_search_results(self, request: Any, queryset: Any, search_term: str) -> Any:
         condition = case_search_q(search_term)
@@ -268,7 +276,15 @@ class CaseAdmin(ServiceFormAdmin):
             "save_view_form": SavedViewForm(initial={"query": query.urlencode()}),
             **(extra_context or {}),
         }
-        return super().changelist_view(request, context)
+        response = super().changelist_view(request, context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            # Django words "0 of N selected" with the paginator's count: say an estimate is one.
+            total = list_total(changelist)
+            response.context_data["selection_note"] = ngettext(
+                "0 of %(total)s selected", "0 of %(total)s selected", changelist.result_count
+            ) % {"total": total.text}
+        return response
 
     # -- case page -------------------------------------------------------------------------
 
@@ -430,12 +446,19 @@ class CaseAdmin(ServiceFormAdmin):
             messages.error(request, gettext("Give the list a name to save it."))
             return HttpResponseRedirect(changelist)
         query = form.cleaned_data["query"]
+        shared = form.cleaned_data["shared"]
         SavedView.objects.update_or_create(
-            owner=request.user, name=form.cleaned_data["name"], defaults={"query": query}
+            owner=request.user,
+            name=form.cleaned_data["name"],
+            defaults={"query": query, "shared": shared},
         )
         messages.success(
             request,
-            gettext("Saved as “%(name)s”: it is on the home page of the admin.")
+            (
+                gettext("Saved as “%(name)s” and shared: it is on the team's home pages.")
+                if shared
+                else gettext("Saved as “%(name)s”: it is on the home page of the admin.")
+            )
             % {"name": form.cleaned_data["name"]},
         )
         return HttpResponseRedirect(f"{changelist}?{query}" if query else changelist)
