@@ -14,11 +14,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import F
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +34,7 @@ from cases.services.cases import EDITABLE_DETAILS
 
 from .. import bulk, case_actions
 from ..case_page import case_page
+from ..next_case import FILTERS_VAR, next_case, remember_list
 from ..changelist import CaseChangeList, list_total
 from ..counting import EstimatedCountPaginator
 from ..filters import (
@@ -277,6 +280,8 @@ class CaseAdmin(ServiceFormAdmin):
             **(extra_context or {}),
         }
         response = super().changelist_view(request, context)
+        if request.method == "GET" and response.status_code == 200:
+            remember_list(request)
         changelist = getattr(response, "context_data", {}).get("cl")
         if changelist is not None:
             # Django words "0 of N selected" with the paginator's count: say an estimate is one.
@@ -429,12 +434,30 @@ class CaseAdmin(ServiceFormAdmin):
                 name="cases_case_refund_decide",
             ),
             path(
+                "<int:object_id>/next/",
+                self.admin_site.admin_view(self.next_case_view),
+                name="cases_case_next",
+            ),
+            path(
                 "save-view/",
                 self.admin_site.admin_view(self.save_view),
                 name="cases_case_save_view",
             ),
             *super().get_urls(),
         ]
+
+    def next_case_view(self, request: Any, object_id: int) -> Any:
+        """Open the next case of the list the agent came from (see ``workspace.next_case``)."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        found = next_case(self, request, object_id)
+        if found is None:
+            messages.info(request, gettext("That was the last case of the list."))
+            changelist = reverse("admin:cases_case_changelist")
+            query = request.GET.get(FILTERS_VAR, "")
+            return HttpResponseRedirect(f"{changelist}?{query}" if query else changelist)
+        change = reverse("admin:cases_case_change", args=[found.pk])
+        return HttpResponseRedirect(f"{change}?{urlencode({FILTERS_VAR: found.query})}")
 
     def save_view(self, request: Any) -> Any:
         """Save the current list (filters, search, ordering) under a name, for the index."""
