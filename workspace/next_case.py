@@ -54,10 +54,7 @@ def next_case(model_admin: Any, request: Any, current_pk: int) -> NextCase | Non
     start = (page - 1) * size
     # This page and the next, in the list's order.
     window = list(changelist.queryset.values_list("pk", flat=True)[start : start + 2 * size])
-    if current_pk in window:
-        index = window.index(current_pk) + 1
-    else:
-        index = 0
+    index = window.index(current_pk) + 1 if current_pk in window else 0
     candidates = [pk for pk in window[index:] if pk != current_pk]
     if not candidates:
         return None

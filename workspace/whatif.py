@@ -1,7 +1,7 @@
 """The "what if" read before a refund decision: the marketplace's refund-rejection rate now and
-after the rejection (or the approval), with the store-rating level it would reach. The figures are the
-scorecards app's (``refund_rejection_rate_if_rejected``), so the workspace and the scorecard
-never disagree."""
+after the rejection (or the approval), with the store-rating level it would reach. The figures
+are the scorecards app's (``refund_rejection_rate_if_rejected``, ``..._if_approved``), so the
+workspace and the scorecard never disagree."""
 
 from __future__ import annotations
 

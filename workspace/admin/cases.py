@@ -13,8 +13,8 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
-from django.db.models import F
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -34,7 +34,6 @@ from cases.services.cases import EDITABLE_DETAILS
 
 from .. import bulk, case_actions
 from ..case_page import case_page
-from ..next_case import FILTERS_VAR, next_case, remember_list
 from ..changelist import CaseChangeList, list_total
 from ..counting import EstimatedCountPaginator
 from ..filters import (
@@ -50,6 +49,7 @@ from ..filters import (
 )
 from ..forms import SavedViewForm, staff_users
 from ..models import SavedView
+from ..next_case import FILTERS_VAR, next_case, remember_list
 from ..search import case_search_q
 from ..urgency import next_deadline_badge
 from .base import ServiceFormAdmin, ServiceRefused
