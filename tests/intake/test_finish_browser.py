@@ -2,6 +2,8 @@
 the page says truthfully what is still missing (never a green "everything arrived"), and the
 deadline is on the customer's clock with the zone named."""
 
+# ruff: noqa: F811 - the fixtures imported from test_browser are parameters here
+
 from __future__ import annotations
 
 import pytest
@@ -18,11 +20,7 @@ from .test_browser import browser, files, phone  # noqa: F401 - fixtures
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_finishing_with_a_required_item_missing_says_what_is_missing(
-    live_server,
-    phone,
-    files,  # noqa: F811
-):
+def test_finishing_with_a_required_item_missing_says_what_is_missing(live_server, phone, files):
     # given: a Tmall order shipped to a customer in France
     actor = Actor.system("browser test")
     order = make_order("tmall", customer_language="en", destination_country="FR")
