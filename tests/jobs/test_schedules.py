@@ -13,6 +13,7 @@ NAMES = {
     "Deadline sweep": ("jobs.tasks.sweep_deadlines", "I", 5),
     "Late-shipment escalation": ("jobs.tasks.escalate_late_shipments", "I", 15),
     "Evidence reminders": ("intake.tasks.send_evidence_reminders", "I", 15),
+    "Scorecard daily facts": ("scorecards.tasks.refresh_facts", "I", 1),
     "Scorecard snapshots": ("scorecards.tasks.take_daily_snapshots", "D", None),
     "Quarterly scorecard report": ("scorecards.tasks.send_quarterly_reports", "D", None),
 }
