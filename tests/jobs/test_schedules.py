@@ -33,9 +33,9 @@ def test_schedules_are_installed_once_and_keep_their_next_run(capsys):
 
     call_command("setup_schedules")
 
-    assert Schedule.objects.count() == 5 + others
+    assert Schedule.objects.count() == len(NAMES) + others
     assert Schedule.objects.get(name="Scorecard snapshots").next_run == later
-    assert capsys.readouterr().out.count("unchanged") == 5
+    assert capsys.readouterr().out.count("unchanged") == len(NAMES)
 
 
 def test_a_changed_interval_is_updated(settings):
