@@ -5,4 +5,4 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 
-from .settings import *  # noqa: E402, F403
+from .settings import *  # noqa: F403

@@ -71,7 +71,7 @@ def _harden(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
+def _parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     """(start, end inclusive) for one satisfiable range; None to send the whole file; False for
     an unsatisfiable range (416)."""
     match = RANGE.match(header.strip())

@@ -62,7 +62,7 @@ class MetricPolicy(models.Model):
         return f"{self.marketplace} / {self.get_metric_display()}"
 
     @property
-    def definition(self):  # noqa: ANN201 - scorecards.definitions.MetricDefinition
+    def definition(self):
         return METRICS[self.metric]
 
     def clean(self) -> None:

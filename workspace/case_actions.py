@@ -77,7 +77,7 @@ def pop_retry(request: Any, case: Case) -> dict[str, Any] | None:
     return None
 
 
-def _refused(
+def _refused(  # noqa: PLR0917
     request: Any, case: Case, key: str, anchor: str, error: DomainError | str, field: str = ""
 ) -> HttpResponseRedirect:
     message = error.message if isinstance(error, DomainError) else str(error)

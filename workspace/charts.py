@@ -88,7 +88,7 @@ def _legend(series: Sequence[Series], x: int, y: int, width: int) -> list[str]:
     return parts
 
 
-def _y_axis(
+def _y_axis(  # noqa: PLR0917 (the geometry of one axis)
     top: int, bottom: int, left: int, right: int, y_max: float, percent: bool, ticks: int = 4
 ) -> list[str]:
     parts = []

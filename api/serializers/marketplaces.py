@@ -191,7 +191,7 @@ class ScorecardSerializer(serializers.Serializer):
     metrics = MetricSerializer(many=True)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any) -> Any:  # noqa: PLR0911 (one return per kind of value)
     """A JSON-able copy of an attribute value; None for what cannot be shown cheaply."""
     if value is None or isinstance(value, bool | int | float | str):
         return value

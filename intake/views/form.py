@@ -187,7 +187,7 @@ def _receive(
     )
 
 
-def _receive_one(
+def _receive_one(  # noqa: PLR0917
     request: HttpRequest,
     token: str,
     evidence_request: EvidenceRequest,

@@ -109,7 +109,7 @@ def _moment(value: Any) -> dt.datetime | None:
     return None
 
 
-def _validate(
+def _validate(  # noqa: C901, PLR0912, PLR0915 (one rule per field, each with its message)
     marketplace: Marketplace, items: list[Mapping[str, Any]], now: dt.datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Clean the items; returns (rows, errors). Orders and cases are resolved in two queries."""

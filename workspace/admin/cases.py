@@ -318,7 +318,7 @@ class CaseAdmin(ServiceFormAdmin):
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
-    def render_change_form(
+    def render_change_form(  # noqa: PLR0917 (Django's signature)
         self,
         request: Any,
         context: dict[str, Any],

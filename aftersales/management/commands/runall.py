@@ -24,7 +24,8 @@ class Command(BaseCommand):
         commands = [[sys.executable, manage, "runserver", options["addrport"], "--noreload"]]
         if not options["no_worker"]:
             commands.append([sys.executable, manage, "qcluster"])
-        processes = [subprocess.Popen(command) for command in commands]
+        # Our own interpreter and manage.py with fixed arguments: no outside input reaches them.
+        processes = [subprocess.Popen(command) for command in commands]  # noqa: S603
         self.stdout.write(
             f"Web server on http://{options['addrport']}/ (admin: /admin/); "
             f"{'worker running' if len(processes) > 1 else 'no worker'}. Ctrl-C stops all."
