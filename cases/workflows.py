@@ -67,9 +67,17 @@ EVIDENCE_RECEIVED = Condition(
     lambda case, at: case.has_valid_evidence(),
     _("At least one valid photo or video is needed before the claim can be reviewed."),
 )
+
+
+def _order_is_domestic(case: Case, at: dt.datetime) -> bool:
+    # A function, not a lambda: mypy checks a function body once the import cycle with the
+    # Case model has resolved, and could not type ``case.order`` in a module-level lambda.
+    return case.order.is_domestic
+
+
 ORDER_IS_DOMESTIC = Condition(
     "order_is_domestic",
-    lambda case, at: case.order.is_domestic,
+    _order_is_domestic,
     _(
         "International orders cannot be intercepted: only domestic orders can be stopped in "
         "transit, and an international order cannot be refunded for a wrong address or a "

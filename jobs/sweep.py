@@ -27,7 +27,7 @@ from cases.actors import Actor
 from cases.choices import Door
 from cases.deadlines import DeadlineStatus, active_deadlines, deadline_status, due_horizon
 from cases.events import DeadlineAtRisk, DeadlineMissed
-from cases.kernel import CaseAction, case_actions_batch
+from cases.kernel import CaseAction, PendingEvent, case_actions_batch
 from cases.models import Case
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
@@ -42,7 +42,10 @@ BATCH = 500
 # The late-shipment escalation tells people what to do about the supplier clocks.
 ESCALATION_CLOCKS = frozenset({Clock.SUPPLIER_CONTACT, Clock.SUPPLIER_SWITCH})
 _LEVEL_OF = {DeadlineStatus.AT_RISK: AlertLevel.AT_RISK, DeadlineStatus.OVERDUE: AlertLevel.OVERDUE}
-_EVENT_OF = {AlertLevel.AT_RISK: DeadlineAtRisk, AlertLevel.OVERDUE: DeadlineMissed}
+_EVENT_OF: dict[str, type[DeadlineAtRisk] | type[DeadlineMissed]] = {
+    AlertLevel.AT_RISK: DeadlineAtRisk,
+    AlertLevel.OVERDUE: DeadlineMissed,
+}
 
 
 @dataclass
@@ -132,18 +135,25 @@ def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) 
                 # A missed deadline happened when it passed; a risk when it is seen.
                 occurred_at=due_at if level == AlertLevel.OVERDUE else at,
             )
-            act.after_write(
-                lambda clock=clock, level=level, due_at=due_at, pending=pending: (
-                    DeadlineAlert.objects.create(
-                        case_id=act.case.pk,
-                        clock=clock,
-                        level=level,
-                        due_at=due_at,
-                        detected_at=at,
-                        event=pending.row,
-                    )
+
+            # Defaults bind this finding's values (the loop goes on); ``pending.row`` is read
+            # when the callback runs, once the event is written.
+            def write_alert(
+                clock: str = clock,
+                level: str = level,
+                due_at: dt.datetime = due_at,
+                pending: PendingEvent = pending,
+            ) -> None:
+                DeadlineAlert.objects.create(
+                    case_id=act.case.pk,
+                    clock=clock,
+                    level=level,
+                    due_at=due_at,
+                    detected_at=at,
+                    event=pending.row,
                 )
-            )
+
+            act.after_write(write_alert)
             created += 1
 
     case_actions_batch(new, record, actor=SWEEP_ACTOR, door=Door.JOB, prepare=prepare, now=at)

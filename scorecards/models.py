@@ -50,6 +50,10 @@ class MetricPolicy(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The bands in order, set on the policies ``scorecards.services.policies`` gives (saved or
+    # the unsaved defaults): not a field.
+    band_list: list[MetricBand]
+
     class Meta:
         verbose_name = _("metric policy")
         verbose_name_plural = _("metric policies")

@@ -37,6 +37,7 @@ from cases.services.evidence_requests import MESSAGE_REMINDER, evidence_request_
 from intake.emails import sender
 
 from .forms import (
+    REVIEW_CHOICES,
     EvidenceRequestForm,
     EvidenceReviewForm,
     EvidenceUploadForm,
@@ -160,7 +161,8 @@ def evidence_upload(request: Any, case: Case) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _form_error(form))
         return _back(case, "evidence")
-    added, duplicates = [], []
+    added: list[str] = []
+    duplicates: list[str] = []
     for upload in form.cleaned_data["files"]:
         try:
             result = evidence_add(
@@ -211,7 +213,7 @@ def evidence_review_view(request: Any, case: Case, evidence_pk: int) -> HttpResp
         _("“%(name)s” marked %(status)s.")
         % {
             "name": item.original_name,
-            "status": dict(form.fields["status"].choices)[form.cleaned_data["status"]].lower(),
+            "status": dict(REVIEW_CHOICES)[form.cleaned_data["status"]].lower(),
         },
     )
     return _back(case, f"evidence-{item.pk}")

@@ -192,7 +192,7 @@ def stacked_bar_chart(
     label_every = max(1, math.ceil(count / 8))
     for i, label in enumerate(labels):
         x = left + slot * i + (slot - bar) / 2
-        y = bottom
+        y: float = bottom
         for item in visible:
             value = item.values[i] or 0
             if not value:
