@@ -42,7 +42,7 @@ class FieldErrorSerializer(serializers.Serializer):
 class ProblemTransitionSerializer(serializers.Serializer):
     name = serializers.CharField()
     target = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class ProblemSerializer(serializers.Serializer):

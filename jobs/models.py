@@ -157,7 +157,7 @@ class ClearanceReminderTemplate(models.Model):
         ]
 
     def __str__(self) -> str:
-        where = self.marketplace.name if self.marketplace_id else _("all marketplaces")
+        where = self.marketplace.name if self.marketplace is not None else _("all marketplaces")
         return f"{self.get_language_display()} ({where})"
 
     def clean(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.urls import reverse
@@ -35,7 +36,7 @@ from .base import InputSerializer, unknown_field_errors
 from .orders import OrderSerializer
 
 
-def _absolute(context: dict[str, Any], path: str) -> str:
+def _absolute(context: Mapping[str, Any], path: str) -> str:
     request = context.get("request")
     return request.build_absolute_uri(path) if request is not None else path
 
@@ -46,9 +47,9 @@ def _absolute(context: dict[str, Any], path: str) -> str:
 class TransitionOptionSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="What to send as `transition`.")
     target = serializers.CharField(help_text="The state the case will be in.")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
     requires_reason = serializers.BooleanField()
-    help_text = serializers.CharField()
+    help_text = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class DeadlineSerializer(serializers.Serializer):
@@ -74,7 +75,7 @@ class DeadlineSerializer(serializers.Serializer):
 class EvidenceSerializer(ApiModelSerializer):
     """A stored photo or video (metadata) and the link to download it with the client's key."""
 
-    evidence_request = serializers.PrimaryKeyRelatedField(
+    evidence_request: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
         source="request",
         read_only=True,
         allow_null=True,
@@ -85,7 +86,7 @@ class EvidenceSerializer(ApiModelSerializer):
 
     class Meta:
         model = Evidence
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "media_type",
             "content_type",
@@ -108,7 +109,7 @@ class EvidenceSerializer(ApiModelSerializer):
             "download_url",
             "thumbnail_url",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     def _case_reference(self, evidence: Evidence) -> str:
         case = self.context.get("case")
@@ -135,9 +136,9 @@ class EvidenceSerializer(ApiModelSerializer):
 
 class ChecklistItemSerializer(InputSerializer):
     key = serializers.CharField(max_length=64)
-    label = serializers.CharField(max_length=200)
+    label = serializers.CharField(max_length=200)  # type: ignore[assignment]  # a field named like a Field attribute
     hint = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    required = serializers.BooleanField(default=True)
+    required = serializers.BooleanField(default=True)  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class ChecklistItemInputField(serializers.JSONField):
@@ -189,7 +190,7 @@ class EvidenceRequestSerializer(ApiModelSerializer):
 
     class Meta:
         model = EvidenceRequest
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "audience",
             "checklist",
@@ -202,7 +203,7 @@ class EvidenceRequestSerializer(ApiModelSerializer):
             "url",
             "expires_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     @extend_schema_field(ChecklistItemSerializer(many=True))
     def get_checklist(self, evidence_request: EvidenceRequest) -> list[dict[str, Any]]:
@@ -229,7 +230,7 @@ class RefundRequestSerializer(ApiModelSerializer):
 
     class Meta:
         model = RefundRequest
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "external_id",
             "amount",
@@ -243,7 +244,7 @@ class RefundRequestSerializer(ApiModelSerializer):
             "rejection_note",
             "overturned_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
 
 class EventActorSerializer(serializers.Serializer):
@@ -280,7 +281,7 @@ class CaseEventSerializer(ApiModelSerializer):
 
     class Meta:
         model = CaseEvent
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "type",
             "title",
@@ -296,7 +297,7 @@ class CaseEventSerializer(ApiModelSerializer):
             "reason",
             "data",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     def _rendered(self, event: CaseEvent) -> RenderedEvent:
         cache = self.context.setdefault("rendered_events", {})
@@ -328,7 +329,7 @@ class CaseSerializer(ApiModelSerializer):
 
     class Meta:
         model = Case
-        fields = (
+        fields: tuple[str, ...] = (
             "reference",
             "url",
             "marketplace",
@@ -361,7 +362,7 @@ class CaseSerializer(ApiModelSerializer):
             "created_at",
             "updated_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     @extend_schema_field(serializers.URLField())
     def get_url(self, case: Case) -> str:
@@ -401,7 +402,7 @@ class CaseDetailSerializer(CaseSerializer):
     history = CaseEventSerializer(source="events", many=True, read_only=True)
 
     class Meta(CaseSerializer.Meta):
-        fields = (
+        fields: tuple[str, ...] = (
             *CaseSerializer.Meta.fields,
             "description",
             "available_transitions",
@@ -411,7 +412,7 @@ class CaseDetailSerializer(CaseSerializer):
             "refund_requests",
             "history",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     @extend_schema_field(TransitionOptionSerializer(many=True))
     def get_available_transitions(self, case: Case) -> list[dict[str, Any]]:
@@ -528,7 +529,7 @@ class EvidenceUploadSerializer(InputSerializer):
         allow_empty_file=True,
         help_text="A photo (JPEG, PNG, WebP, HEIC) or a video (MP4, MOV, WebM).",
     )
-    source = ApiChoiceField(
+    source = ApiChoiceField(  # type: ignore[assignment]  # a field named like a Field attribute
         choices=[EvidenceSource.API, EvidenceSource.CUSTOMER, EvidenceSource.PARTNER],
         default=EvidenceSource.API,
         help_text="Who made the file: api (default), customer or partner.",

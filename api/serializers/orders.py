@@ -47,7 +47,7 @@ class OrderSerializer(ApiModelSerializer):
 
     class Meta:
         model = Order
-        fields = (
+        fields: tuple[str, ...] = (
             "marketplace",
             "external_id",
             *ORDER_FIELDS,
@@ -55,7 +55,7 @@ class OrderSerializer(ApiModelSerializer):
             "created_at",
             "updated_at",
         )
-        read_only_fields = ("created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("created_at", "updated_at")
         # Upserts by (marketplace, external_id): an existing pair is an update, not an error.
         validators: list[Any] = []
         list_serializer_class = OrderListSerializer

@@ -86,7 +86,7 @@ def _lock_existing(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Order]:
     return found
 
 
-def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult:
+def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult:  # noqa: C901, PLR0912, PLR0915
     """Create or update orders by (marketplace, external id), all or nothing.
 
     Each item holds ``marketplace`` (a ``Marketplace``), ``external_id`` and any of
