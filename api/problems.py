@@ -364,6 +364,13 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
     )
 
 
+def _title_of(code: str) -> str:
+    try:
+        return str(HTTP_CODES.get(ErrorCode(code)) or "")
+    except ValueError:
+        return ""
+
+
 def handler_for(default: Any, status_code: int, code: str) -> Any:
     """A Django ``handler404``/``handler500``/... that answers a problem under ``/api/`` and
     keeps Django's page elsewhere."""
@@ -372,7 +379,7 @@ def handler_for(default: Any, status_code: int, code: str) -> Any:
         if is_api_request(request):
             if status_code == 404:
                 return api_not_found(request)
-            return _django_problem(request, status_code, code, str(HTTP_CODES.get(code) or ""))
+            return _django_problem(request, status_code, code, _title_of(code))
         return default(request, *args, **kwargs)
 
     return handler

@@ -62,7 +62,7 @@ class OrderSerializer(ApiModelSerializer):
 def order_batch_serializer(data: Any, context: dict[str, Any]) -> OrderListSerializer:
     """The serializer of ``POST /api/v1/orders/``: a list of up to 10,000 orders; fields left
     out of an existing order keep their value (only new orders need ``placed_at``)."""
-    return OrderSerializer(
+    return OrderSerializer(  # type: ignore[call-arg, return-value]  # many=True: the list
         data=data,
         many=True,
         partial=True,

@@ -120,7 +120,8 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
 
     def get_queryset(self) -> QuerySet[Case]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no client
-            return Case.objects.none()
+            nothing: QuerySet[Case] = Case.objects.none()
+            return nothing
         return case_list(marketplace_ids=self.marketplace_ids)
 
     # -- loading --------------------------------------------------------------------------
