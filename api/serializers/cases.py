@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.urls import reverse
 from django.utils import timezone
@@ -300,7 +300,8 @@ class CaseEventSerializer(ApiModelSerializer):
         read_only_fields: tuple[str, ...] = fields
 
     def _rendered(self, event: CaseEvent) -> RenderedEvent:
-        cache = self.context.setdefault("rendered_events", {})
+        # The serializer's context is the dict the view gave (the stubs say Mapping).
+        cache: dict[int, RenderedEvent] = cast(dict, self.context).setdefault("rendered_events", {})
         if event.pk not in cache:
             cache[event.pk] = render_event(event, self.context.get("render_context"))
         return cache[event.pk]
@@ -377,9 +378,9 @@ class CaseSerializer(ApiModelSerializer):
         return writer.row(instance)
 
     def _now(self) -> dt.datetime:
-        now = self.context.get("now")
+        now: dt.datetime | None = self.context.get("now")
         if now is None:
-            now = self.context["now"] = timezone.now()
+            now = cast(dict, self.context)["now"] = timezone.now()
         return now
 
     @extend_schema_field(serializers.BooleanField())
@@ -392,7 +393,7 @@ class CaseDetailSerializer(CaseSerializer):
     """Everything about a case: what the client may do now, deadlines, evidence, refunds and
     the whole history."""
 
-    order = OrderSerializer(read_only=True)
+    order = OrderSerializer(read_only=True)  # type: ignore[assignment]  # the whole order here
     description = serializers.CharField(read_only=True)
     available_transitions = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField()
@@ -418,16 +419,16 @@ class CaseDetailSerializer(CaseSerializer):
     def get_available_transitions(self, case: Case) -> list[dict[str, Any]]:
         """What this client may call now, and the state each leads to."""
         options = case_available_transitions(case, self.context["actor"], at=self._now())
-        return TransitionOptionSerializer(options, many=True).data
+        return list(TransitionOptionSerializer(options, many=True).data)
 
     @extend_schema_field(DeadlineSerializer(many=True))
     def get_deadlines(self, case: Case) -> list[dict[str, Any]]:
-        return DeadlineSerializer(case_deadlines(case, at=self._now()), many=True).data
+        return list(DeadlineSerializer(case_deadlines(case, at=self._now()), many=True).data)
 
     @extend_schema_field(EvidenceSerializer(many=True))
     def get_evidence(self, case: Case) -> list[dict[str, Any]]:
         context = {**self.context, "case": case}
-        return EvidenceSerializer(case.evidence.all(), many=True, context=context).data
+        return list(EvidenceSerializer(case.evidence.all(), many=True, context=context).data)
 
 
 # -- writing ------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ class MessageInputSerializer(MessageSerializer):
     conversation_id = serializers.CharField(
         max_length=100, help_text="The marketplace's thread id; messages of one thread share it."
     )
-    order = serializers.CharField(
+    order = serializers.CharField(  # type: ignore[assignment]  # in a request: the external id
         required=False, allow_null=True, help_text="The order's external id (optional)."
     )
     topic = serializers.ChoiceField(
@@ -99,7 +99,7 @@ class MessageInputSerializer(MessageSerializer):
         help_text="Where replies go when the system e-mails them itself (Amazon's buyer "
         "relay address).",
     )
-    case = serializers.CharField(
+    case = serializers.CharField(  # type: ignore[assignment]  # in a request: the reference
         required=False, allow_null=True, help_text="The case reference, e.g. AS-2026-000123."
     )
 

@@ -48,8 +48,12 @@ def check_url(url: str) -> str:
     return url
 
 
+def _url_validator(url: str) -> None:
+    check_url(url)
+
+
 class WebhookSubscriptionSerializer(ApiModelSerializer):
-    url = serializers.URLField(max_length=500, validators=[check_url])
+    url = serializers.URLField(max_length=500, validators=[_url_validator])
     event_types = serializers.ListField(
         child=ApiChoiceField(choices=EVENT_CHOICES),
         min_length=1,

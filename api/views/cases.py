@@ -125,7 +125,8 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
 
     def get_queryset(self) -> QuerySet[Case]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no client
-            return Case.objects.none()
+            nothing: QuerySet[Case] = Case.objects.none()
+            return nothing
         if self.action == "list":
             # Scoped to the marketplaces asked for (among the client's) in one condition.
             narrowed = narrowed_marketplace_ids(self.request, self.marketplaces)

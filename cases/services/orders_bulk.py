@@ -259,7 +259,7 @@ def _plainly_valid(field: models.Field) -> Any:
     if isinstance(field, models.DecimalField) and field.decimal_places == 2:
         # At most 10 digits before the point, 2 after, never negative (MinValueValidator 0).
         limit = Decimal(10) ** (field.max_digits - 2)
-        assert all(
+        assert all(  # noqa: S101
             type(v) is MinValueValidator and v.limit_value == 0
             for v in field.validators
             if not isinstance(v, DecimalValidator)

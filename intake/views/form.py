@@ -100,7 +100,7 @@ def upload(request: HttpRequest, visit: LinkVisit) -> HttpResponse:
     return with_page_headers(response, language)
 
 
-def _receive(
+def _receive(  # noqa: C901
     request: HttpRequest,
     token: str,
     evidence_request: EvidenceRequest,
