@@ -33,6 +33,7 @@ from cases.choices import (
     CaseKind,
     CaseState,
     Door,
+    Priority,
     RefundRejectionReason,
 )
 from cases.errors import DomainError
@@ -246,7 +247,7 @@ class CaseAdmin(ServiceFormAdmin):
         return format_html(
             '<span class="ws-priority ws-priority-{}">{}</span>',
             obj.priority,
-            obj.get_priority_display(),
+            choice_labels(Priority).get(obj.priority, str(obj.priority)),
         )
 
     @admin.display(description=_("order"))
