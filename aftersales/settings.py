@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "messaging",  # issue 6: the message log
     "scorecards",  # issue 6: marketplace scorecards
     "jobs",  # issue 6: background jobs
+    "packs",  # issue 12: dispute packs
     "api",  # issue 3: REST API for integrations, webhooks
 ]
 
@@ -428,8 +429,67 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "workspace.lockout.lockout_response"
 # The address as the rate limits see it (INTAKE_TRUSTED_PROXIES), not a forgeable header.
-AXES_CLIENT_IP_CALLABLE = "intake.ratelimit.client_address"
+AXES_CLIENT_IP_CALLABLE = "intake.ratelimit.client_ip"
 AXES_VERBOSE = False
 # Invalid API keys, per client address: more than this many in the window answer 429.
 API_INVALID_KEY_LIMIT = int(os.environ.get("API_INVALID_KEY_LIMIT", "30"))
 API_INVALID_KEY_WINDOW_SECONDS = int(os.environ.get("API_INVALID_KEY_WINDOW_SECONDS", "600"))
+
+# -- Several web processes and workers: Redis (issue 10, "scale") -----------------------------
+# REDIS_URL (e.g. redis://redis.internal:6379/0) makes every process share one Redis: the
+# django-q2 broker (tasks queued by any web process, taken by any worker) and the cache that
+# holds every rate-limit count (API clients, invalid keys, upload links). Staff login failures
+# (django-axes) are counted in the database, which every process shares already.
+# REDIS_CACHE_URL and REDIS_BROKER_URL, when set, give each its own database or server: a cache
+# ``clear()`` empties its whole Redis database, which must not hold the queue. The default keeps
+# them apart on one server: the broker on the URL's database, the cache on the next one.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def _redis_next_db(url: str) -> str:
+    """``redis://host:6379/0`` -> ``redis://host:6379/1`` (database 0 when none is named)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    current = parts.path.strip("/")
+    number = int(current) + 1 if current.isdigit() else 1
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+if REDIS_URL:
+    Q_CLUSTER.pop("orm", None)
+    Q_CLUSTER["redis"] = os.environ.get("REDIS_BROKER_URL") or REDIS_URL
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("REDIS_CACHE_URL") or _redis_next_db(REDIS_URL),
+        "KEY_PREFIX": "aftersales",
+    }
+
+# -- Evidence on object storage (issue 10, "scale") -------------------------------------------
+# AWS_STORAGE_BUCKET_NAME puts the evidence files (and outgoing e-mail attachments) in a bucket
+# of any S3-compatible service instead of MEDIA_ROOT, so that every web process and worker sees
+# the same files. The bucket stays private: the backend (cases.storage.PrivateS3Storage) gives no
+# URL, public or presigned; files are streamed by the access-checked views. Uploads still wait in
+# MEDIA_ROOT/tmp while they are checked.
+#   AWS_STORAGE_BUCKET_NAME   the bucket (created beforehand, public access blocked)
+#   AWS_S3_ENDPOINT_URL       the service's address (empty: Amazon S3 itself)
+#   AWS_S3_REGION_NAME        its region, when it needs one
+#   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   the credentials (or the machine's role)
+#   AWS_LOCATION              a folder inside the bucket (default: none)
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+
+    def _bucket_storage(folder: str) -> dict:
+        prefix = os.environ.get("AWS_LOCATION", "").strip("/")
+        return {
+            "BACKEND": "cases.storage.PrivateS3Storage",
+            "OPTIONS": {
+                "bucket_name": AWS_STORAGE_BUCKET_NAME,
+                "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+                "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+                "location": f"{prefix}/{folder}" if prefix else folder,
+            },
+        }
+
+    STORAGES["evidence"] = _bucket_storage("evidence")
+    STORAGES["default"] = _bucket_storage("files")

@@ -544,6 +544,54 @@ class PersonalDataErased(CaseEventPayload):
         return RenderedEvent("other", gettext("Customer's personal data erased"), detail)
 
 
+@_register
+@dataclass(frozen=True)
+class TrackingEventRecorded(CaseEventPayload):
+    """A carrier scan of a parcel of the case's order (``cases.services.tracking``). The
+    tracking number is personal data (erasable with the order): the event points at the
+    tracking-event row and keeps only what the scan said."""
+
+    type = EventType.TRACKING_EVENT
+    category: ClassVar[str] = "tracking"
+    tracking_event: int
+    status: str
+    location: str = ""
+
+    @classmethod
+    def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
+        from .choices import TrackingStatus
+
+        title = gettext("Carrier: %(status)s") % {
+            "status": _label(TrackingStatus, params.get("status"))
+        }
+        return RenderedEvent("tracking", title, str(params.get("location", "")))
+
+
+@_register
+@dataclass(frozen=True)
+class PackProduced(CaseEventPayload):
+    """A dispute pack of the case was produced (``cases.packs``): its SHA-256 is what
+    ``pack_verify`` checks a pack against later."""
+
+    type = EventType.PACK_PRODUCED
+    sha256: str
+    manifest_sha256: str
+    language: str
+    internal_notes: bool = False
+    files: int = 0
+
+    @classmethod
+    def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
+        detail = gettext("SHA-256 %(sha)s, %(files)s files, language %(language)s") % {
+            "sha": params.get("sha256", ""),
+            "files": params.get("files", 0),
+            "language": params.get("language", ""),
+        }
+        if params.get("internal_notes"):
+            detail = f"{detail} · {gettext('internal notes included')}"
+        return RenderedEvent("other", gettext("Dispute pack produced"), detail)
+
+
 def render_event(event: CaseEvent, context: RenderContext | None = None) -> RenderedEvent:
     """How ``event`` reads in the active language."""
     context = context or RenderContext()

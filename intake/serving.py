@@ -50,6 +50,15 @@ class _Slice:
         self.handle.close()
 
 
+def _open_window(name: str, start: int, length: int) -> Any:
+    """Bytes ``[start, start+length)`` of a stored file, read as they are sent: object storage
+    answers one ranged GET (``cases.storage``); another storage is opened and sought."""
+    opener = getattr(evidence_storage, "open_window", None)
+    if opener is not None:
+        return opener(name, start, length)
+    return _Slice(evidence_storage.open(name, "rb"), start, length)
+
+
 def download_name(evidence: Evidence, *, thumbnail: bool = False) -> str:
     """The customer's file name with the extension of what we actually serve."""
     # Names are cleaned when stored (``cases.filenames``); cleaned again here for rows stored
@@ -103,25 +112,24 @@ def evidence_file_response(
     attachment = content_type not in SAFE_TYPES
     if attachment:
         content_type = "application/octet-stream"
-    handle = evidence_storage.open(name, "rb")
+    # Only the storage's own calls: no ``.path`` (object storage has none), no ``.url``.
     size = evidence_storage.size(name)
     wanted = _parse_range(request.headers.get("Range", ""), size)
     if wanted is False:
-        handle.close()
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
         return _harden(response)
     if wanted:
         start, end = wanted
         response = FileResponse(
-            _Slice(handle, start, end - start + 1),
+            _open_window(name, start, end - start + 1),
             status=206,
             content_type=content_type,
         )
         response["Content-Length"] = str(end - start + 1)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     else:
-        response = FileResponse(handle, content_type=content_type)
+        response = FileResponse(_open_window(name, 0, size), content_type=content_type)
         response["Content-Length"] = str(size)
     response.block_size = CHUNK
     response["Content-Disposition"] = content_disposition_header(

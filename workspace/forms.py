@@ -190,3 +190,4 @@ class BulkTransitionForm(forms.Form):
 class SavedViewForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=80)
     query = forms.CharField(required=False, max_length=1000)
+    shared = forms.BooleanField(label=_("Share with the team"), required=False)

@@ -13,6 +13,7 @@ from .orders import (
 )
 from .privacy import PersonalDataErasure
 from .refunds import RefundRequest, ReturnRequest
+from .shipments import Shipment, TrackingEvent
 
 __all__ = [
     "CUSTOMER_LANGUAGES",
@@ -29,6 +30,8 @@ __all__ = [
     "PersonalDataErasure",
     "RefundRequest",
     "ReturnRequest",
+    "Shipment",
+    "TrackingEvent",
     "evidence_storage",
     "evidence_upload_to",
     "shipping_scope_for",
