@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0010_event_types_returns_and_erasure"),
+        ("cases", "0012_merge_indexes_tracking_facts"),
     ]
 
     operations = [
