@@ -5,14 +5,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: run test install lint bench serve worker release
+.PHONY: run test install lint bench serve worker release lock
 
-$(VENV)/.installed: pyproject.toml
+# Installs come from requirements.lock (every package pinned, with its hashes): the same
+# versions on every machine, a year from now too. `make lock` re-resolves it from pyproject.toml.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) scripts/check_python.py
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+lock: install
+	$(VENV)/bin/pip-compile --quiet --all-extras --generate-hashes --strip-extras --allow-unsafe \
+	  --output-file requirements.lock pyproject.toml
 
 install: $(VENV)/.installed
 

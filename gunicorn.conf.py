@@ -22,7 +22,7 @@ keepalive = 5
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", "2000"))
 max_requests_jitter = max_requests // 10
 # The heartbeat file on a RAM disk where there is one (a slow disk would look like a stuck worker).
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (gunicorn's heartbeat, no data)
 # Only the reverse proxy on this machine may say the client's address and scheme
 # (FORWARDED_ALLOW_IPS widens it).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
@@ -42,6 +42,6 @@ if os.environ.get("LOG_FORMAT", "json") == "json":
 # proxy in production it must: https://support.example.com).
 if not os.environ.get("PUBLIC_URL"):
     host, _sep, port = bind.rpartition(":")
-    if host in {"", "0.0.0.0", "[::]"}:
+    if host in {"", "0.0.0.0", "[::]"}:  # noqa: S104 (recognised, not bound to)
         host = "127.0.0.1"
     os.environ["PUBLIC_URL"] = f"http://{host}:{port}"

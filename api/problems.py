@@ -268,10 +268,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.PermissionDenied(*exc.args)
     if isinstance(exc, exceptions.APIException):
         headers: dict[str, str] = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        auth_header = getattr(exc, "auth_header", None)  # NotAuthenticated, AuthenticationFailed
+        if auth_header:
+            headers["WWW-Authenticate"] = str(auth_header)
+        wait = getattr(exc, "wait", None)  # Throttled
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         code = getattr(exc, "problem_code", None) or _api_exception_code(exc)
         if isinstance(exc.detail, dict | list):
             errors = field_errors(exc.detail)
@@ -397,6 +399,13 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
     )
 
 
+def _title_of(code: str) -> str:
+    try:
+        return str(HTTP_CODES.get(ErrorCode(code)) or "")
+    except ValueError:
+        return ""
+
+
 def handler_for(default: Any, status_code: int, code: str) -> Any:
     """A Django ``handler404``/``handler500``/... that answers a problem under ``/api/`` and
     keeps Django's page elsewhere."""
@@ -405,7 +414,7 @@ def handler_for(default: Any, status_code: int, code: str) -> Any:
         if is_api_request(request):
             if status_code == 404:
                 return api_not_found(request)
-            return django_problem(request, status_code, code, str(HTTP_CODES.get(code, "")))
+            return django_problem(request, status_code, code, _title_of(code))
         return default(request, *args, **kwargs)
 
     return handler

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 from django.http import HttpRequest
 
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
@@ -52,7 +52,7 @@ def _limits() -> dict[str, tuple[int, int]]:
     return {**DEFAULT_LIMITS, **settings.INTAKE_RATE_LIMITS}
 
 
-def _cache():  # type: ignore[no-untyped-def]
+def _cache() -> BaseCache:
     return caches[settings.INTAKE_RATE_LIMIT_CACHE]
 
 

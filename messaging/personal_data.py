@@ -8,6 +8,7 @@ directions and statuses stay: they feed the response metrics.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -34,15 +35,20 @@ def _conversation_ids(subject: Subject) -> list[int]:
     )
 
 
+def _rows(values: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of a ``values()`` query as plain dicts (JSON values for the export)."""
+    return [dict(row) for row in values]
+
+
 def export(subject: Subject) -> dict[str, list[dict[str, Any]]]:
     conversations = _conversation_ids(subject)
     return {
-        "conversations": list(
+        "conversations": _rows(
             Conversation.objects.filter(pk__in=conversations)
             .order_by("pk")
             .values("pk", "external_id", "counterpart", "channel", "subject", "preview", "reply_to")
         ),
-        "messages": list(
+        "messages": _rows(
             Message.objects.filter(
                 Q(conversation_id__in=conversations) | Q(pk__in=_messages(subject).values("pk"))
             )
@@ -59,12 +65,12 @@ def export(subject: Subject) -> dict[str, list[dict[str, Any]]]:
                 "body",
             )
         ),
-        "replies": list(
+        "replies": _rows(
             OutboundMessage.objects.filter(conversation_id__in=conversations)
             .order_by("queued_at", "pk")
             .values("conversation_id", "subject", "text", "status", "sent_at", "email_to")
         ),
-        "internal_notes": list(
+        "internal_notes": _rows(
             ConversationNote.objects.filter(conversation_id__in=conversations)
             .order_by("created_at", "pk")
             .values("conversation_id", "text", "created_at")
@@ -90,5 +96,11 @@ def erase(subject: Subject) -> int:
     attachments = OutboundAttachment.objects.filter(outbound__conversation_id__in=conversations)
     files = [a.file for a in attachments if a.file]
     changed += attachments.update(name=ERASED)
-    transaction.on_commit(lambda: [f.storage.delete(f.name) for f in files])
+
+    def delete_files() -> None:
+        for file in files:
+            if file.name:
+                file.storage.delete(file.name)
+
+    transaction.on_commit(delete_files)
     return changed

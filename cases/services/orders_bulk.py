@@ -86,7 +86,7 @@ def _lock_existing(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Order]:
     return found
 
 
-def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult:
+def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult:  # noqa: C901, PLR0912, PLR0915
     """Create or update orders by (marketplace, external id), all or nothing.
 
     Each item holds ``marketplace`` (a ``Marketplace``), ``external_id`` and any of
@@ -259,7 +259,7 @@ def _plainly_valid(field: models.Field) -> Any:
     if isinstance(field, models.DecimalField) and field.decimal_places == 2:
         # At most 10 digits before the point, 2 after, never negative (MinValueValidator 0).
         limit = Decimal(10) ** (field.max_digits - 2)
-        assert all(
+        assert all(  # noqa: S101
             type(v) is MinValueValidator and v.limit_value == 0
             for v in field.validators
             if not isinstance(v, DecimalValidator)

@@ -146,7 +146,7 @@ def _text(
 # -- importing scans ------------------------------------------------------------------------------
 
 
-def tracking_events_import(
+def tracking_events_import(  # noqa: C901
     *, items: Sequence[Mapping[str, Any]], marketplace_ids: Iterable[int] | None = None
 ) -> TrackingBatchResult:
     """Record the carrier scans ``items`` (each with the fields of ``EVENT_FIELDS``), all or
@@ -583,7 +583,7 @@ class _Step:
     run: Callable[[CaseAction], None]
 
 
-def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) -> int:
+def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) -> int:  # noqa: C901, PLR0912
     """Apply the rules of the scans ``event_ids`` (new to their shipment, matched); returns how
     many cases changed. Shipments are locked, so two imports about one parcel take turns."""
     event_ids = sorted(set(event_ids))
@@ -725,7 +725,7 @@ def _order_times(order: Order, history: list[tuple[dt.datetime, str]]) -> bool:
     return changed
 
 
-def _plan(
+def _plan(  # noqa: C901
     shipment: Shipment,
     events: list[_Scan],
     history: list[tuple[dt.datetime, str]],

@@ -244,7 +244,7 @@ def _maintained(marketplace: Marketplace) -> dict[str, dict]:
     return {code: params for code, params in metrics.items() if METRICS[code].anchor}
 
 
-def _write(
+def _write(  # noqa: PLR0917
     marketplace: Marketplace,
     definition: MetricDefinition,
     window: Window,
@@ -298,7 +298,7 @@ def _write(
     return len(merged)
 
 
-def _write_span(
+def _write_span(  # noqa: PLR0917
     marketplace: Marketplace,
     definition: MetricDefinition,
     window: Window,

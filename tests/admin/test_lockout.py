@@ -57,7 +57,7 @@ def test_one_address_trying_many_user_names_is_locked_out(agent_user, other_agen
 def test_a_success_clears_the_count(agent_user):
     for n in range(9):
         assert sign_in("lea", f"wrong-{n}")[1].status_code == 200
-    client, response = sign_in("lea", "pw-lea-1")
+    _client, response = sign_in("lea", "pw-lea-1")
     assert response.status_code == 302
     assert not AccessAttempt.objects.filter(username="lea").exists()
     for n in range(9):

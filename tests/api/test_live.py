@@ -54,7 +54,7 @@ class Http:
             return error.code, dict(error.headers), error.read()
 
     def json(self, method: str, path: str, body: object = None, **kwargs) -> tuple[int, dict]:
-        status, headers, content = self.call(method, path, body, **kwargs)
+        status, _headers, content = self.call(method, path, body, **kwargs)
         return status, json.loads(content) if content else {}
 
 

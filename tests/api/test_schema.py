@@ -130,8 +130,8 @@ def seed_data() -> dict[str, list]:
     return {
         "reference": [c.reference for c in cases] + ["AS-2026-999999"],
         "code": ["tmall", "amazon_fr", "jd"],
-        "evidence_id": list(Evidence.objects.values_list("pk", flat=True)) + [999999],
-        "request_id": list(EvidenceRequest.objects.values_list("pk", flat=True)) + [999999],
+        "evidence_id": [*list(Evidence.objects.values_list("pk", flat=True)), 999999],
+        "request_id": [*list(EvidenceRequest.objects.values_list("pk", flat=True)), 999999],
     }
 
 
