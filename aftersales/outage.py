@@ -61,7 +61,7 @@ def unless_database_down(handler: Any) -> Any:
 
     def handler500(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         exc = sys.exc_info()[1]
-        if is_database_down(exc):
+        if exc is not None and is_database_down(exc):
             return outage_response(request, exc)
         return handler(request, *args, **kwargs)
 
