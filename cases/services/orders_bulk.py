@@ -275,11 +275,15 @@ def _plainly_valid(field: models.Field) -> Any:
         if field.choices:
             allowed = frozenset(value for value, _label in field.flatchoices)
             return lambda value: isinstance(value, str) and value in allowed  # enums too
+        if longest is None:  # no length to hold a value to: ``field.clean`` decides
+            return lambda value: False
         return lambda value: type(value) is str and len(value) <= longest and "\x00" not in value
     if type(field) is models.EmailField:
         # A strict subset of what EmailValidator accepts (dot-atom ASCII local part, ASCII
         # domain labels not starting or ending with "-"); anything else is validated by it.
         longest = field.max_length
+        if longest is None:
+            return lambda value: False
         return lambda value: (
             type(value) is str and len(value) <= longest and _PLAIN_EMAIL.match(value) is not None
         )
@@ -293,7 +297,9 @@ _ALWAYS_CHECKED = frozenset({"external_id", "shipping_scope"})  # the key; deriv
 _PLAINLY_VALID = {name: _plainly_valid(field) for name, field in _ORDER_FIELDS_BY_NAME.items()}
 
 
-def _clean_new(order: Order, given: Mapping[str, Any], missing: list[str], *, now: dt.datetime):
+def _clean_new(
+    order: Order, given: Mapping[str, Any], missing: list[str], *, now: dt.datetime
+) -> None:
     """What ``full_clean(exclude=[marketplace, *missing])`` checks on a new order, on the
     fields it was given or derived (``external_id``, ``given``, the shipping scope)."""
     errors: dict[str, Any] = {}
@@ -332,7 +338,7 @@ def _insert_ignoring_existing(orders: list[Order]) -> set[tuple[int, str]] | Non
         Order.objects.bulk_create(orders, ignore_conflicts=True)
         return None
     table = Order._meta.db_table
-    names = [f.column for f in _INSERT_COLUMNS]
+    names = [f.column for f in _INSERT_COLUMNS if f.column is not None]  # concrete: all have one
     columns = ", ".join(connection.ops.quote_name(name) for name in names)
     attnames = [f.attname for f in _INSERT_COLUMNS]
     now = timezone.now()

@@ -108,9 +108,9 @@ def _marked_days(marketplaces: dict[int, Marketplace], ids: list[int] | None = N
     """Marked local days per marketplace id (and the mark ids read, when ``ids`` is a list)."""
     marked: dict[int, set[dt.date]] = defaultdict(set)
     rows = ScorecardFactMark.objects.filter(marketplace_id__in=list(marketplaces))
+    read: list[tuple[int, dt.date | None, dt.datetime | None]]
     if ids is None:
-        rows = rows.values_list("marketplace_id", "day", "moment").distinct()
-        read = ((m, d, t) for m, d, t in rows)
+        read = list(rows.values_list("marketplace_id", "day", "moment").distinct())
     else:
         read = []
         for pk, m, d, t in rows.values_list("pk", "marketplace_id", "day", "moment"):
@@ -237,7 +237,7 @@ class RefreshReport:
 def _maintained(marketplace: Marketplace) -> dict[str, dict]:
     """The metrics whose facts a marketplace keeps, with the parameters they are computed
     under (its policies', or none for the two rates every marketplace has)."""
-    metrics = {code: {} for code in ALWAYS}
+    metrics: dict[str, dict] = {code: {} for code in ALWAYS}
     for policy in MetricPolicy.objects.filter(marketplace=marketplace):
         if policy.metric in METRICS:
             metrics[policy.metric] = policy.parameters or {}
