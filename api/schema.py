@@ -5,7 +5,7 @@ overview text (``api/overview.md``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from django.core.validators import MinValueValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -43,7 +43,7 @@ class FieldErrorSerializer(serializers.Serializer):
 class ProblemTransitionSerializer(serializers.Serializer):
     name = serializers.CharField()
     target = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -55,7 +55,7 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in words for people.")
     code = serializers.CharField(help_text="Stable code for programs (see /api/problems/).")
     instance = serializers.CharField(required=False, help_text="The path of the request.")
-    errors = FieldErrorSerializer(many=True, required=False)
+    errors = FieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]  # the problem member, not Serializer.errors
     available_transitions = ProblemTransitionSerializer(
         many=True, required=False, help_text="On transition refusals: what can run now."
     )
@@ -115,8 +115,10 @@ class ProblemAutoSchema(AutoSchema):
         statuses.extend(extra.get(getattr(self.view, "action", None), ()))
         return sorted(set(statuses))
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
-        responses = super()._get_response_bodies(direction)
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
         component = self.resolve_serializer(ProblemSerializer, "response")
         for status in self._problem_statuses():
             responses.setdefault(
@@ -131,7 +133,7 @@ class ProblemAutoSchema(AutoSchema):
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         # drf-spectacular has no setting for closed objects: a body serializer that refuses
         # unknown fields (serializers.base) says so in its request component.
-        schema = super()._map_basic_serializer(serializer, direction)
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(
             force_instance(serializer), RejectUnknownFieldsMixin
         ):
@@ -213,10 +215,10 @@ BODY_RULES: dict[tuple[str, str], dict[str, Any]] = {
     # webhooks.check_url and Django's URLValidator: http(s), a host name with a top-level domain
     ("WebhookSubscriptionRequest", "url"): {
         "pattern": r"^https?://[a-z0-9]+(\.[a-z0-9]+)*\.[a-z]{2,20}(:[1-9][0-9]{1,3})?(/[A-Za-z0-9._~-]*)*$"
-    },  # noqa: E501
+    },
     ("PatchedWebhookSubscriptionRequest", "url"): {
         "pattern": r"^https?://[a-z0-9]+(\.[a-z0-9]+)*\.[a-z]{2,20}(:[1-9][0-9]{1,3})?(/[A-Za-z0-9._~-]*)*$"
-    },  # noqa: E501
+    },
 }
 # Ids in bodies: positive, within PostgreSQL's bigint.
 ID_BOUNDS = {"minimum": 1, "maximum": 2**63 - 1}
@@ -233,22 +235,7 @@ def declare_rules(result: dict[str, Any], generator: Any, request: Any, public: 
     * a list body holds at least one item;
     * ids are positive; the fields of ``BODY_RULES`` (decimals: ``ProblemAutoSchema``).
     """
-    for item in result.get("paths", {}).values():
-        for method, operation in item.items():
-            if method not in {"get", "post", "put", "patch", "delete"}:
-                continue
-            for parameter in operation.get("parameters", []):
-                schema = parameter.setdefault("schema", {})
-                if parameter["in"] == "query" and schema.get("type") == "string":
-                    schema.setdefault("minLength", 1)
-                elif parameter["in"] == "header" and parameter["name"] == IDEMPOTENCY_HEADER:
-                    parameter["schema"] = dict(IDEMPOTENCY_KEY_SCHEMA)
-                elif parameter["in"] == "header" and parameter["name"] == "If-Match":
-                    parameter["schema"] = dict(IF_MATCH_SCHEMA)
-            for content in operation.get("requestBody", {}).get("content", {}).values():
-                body = content.get("schema", {})
-                if body.get("type") == "array":
-                    body.setdefault("minItems", 1)
+    _declare_operation_rules(result)
     for name, component in result.get("components", {}).get("schemas", {}).items():
         for prop, schema in component.get("properties", {}).items():
             if schema.get("readOnly"):
@@ -266,3 +253,23 @@ def declare_rules(result: dict[str, Any], generator: Any, request: Any, public: 
                     schema.setdefault(key, value)
             schema.update(BODY_RULES.get((name, prop), {}))
     return result
+
+
+def _declare_operation_rules(result: dict[str, Any]) -> None:
+    """Parameters and list bodies of every operation (see ``declare_rules``)."""
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.setdefault("schema", {})
+                if parameter["in"] == "query" and schema.get("type") == "string":
+                    schema.setdefault("minLength", 1)
+                elif parameter["in"] == "header" and parameter["name"] == IDEMPOTENCY_HEADER:
+                    parameter["schema"] = dict(IDEMPOTENCY_KEY_SCHEMA)
+                elif parameter["in"] == "header" and parameter["name"] == "If-Match":
+                    parameter["schema"] = dict(IF_MATCH_SCHEMA)
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                body = content.get("schema", {})
+                if body.get("type") == "array":
+                    body.setdefault("minItems", 1)

@@ -47,7 +47,7 @@ def privacy_api(db):
 
 
 def test_export_gives_everything_held_about_the_customer(privacy_api, customer):
-    order, case, _other = customer
+    _order, case, _other = customer
     response = privacy_api.post("/api/v1/personal-data/export/", {"email": EMAIL}, format="json")
     assert response.status_code == 200, response.content
     document = response.json()

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("api", "0004_merge_inbox_hostile"),
+        ("api", "0005_webhook_tracking_event"),
     ]
 
     operations = [
