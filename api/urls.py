@@ -18,6 +18,7 @@ from .views.messages import MessageViewSet
 from .views.orders import OrderViewSet
 from .views.outbox import OutboxViewSet
 from .views.returns import ReturnRequestViewSet
+from .views.scorecards import SellerFeedbackViewSet, SurveyAnswerViewSet
 from .views.webhooks import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -31,6 +32,8 @@ router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 router.register("messages", MessageViewSet, basename="message")
 router.register("outbox", OutboxViewSet, basename="outbox")
 router.register("return-requests", ReturnRequestViewSet, basename="return-request")
+router.register("survey-answers", SurveyAnswerViewSet, basename="survey-answer")
+router.register("seller-feedback", SellerFeedbackViewSet, basename="seller-feedback")
 
 urlpatterns = [
     path("v1/", include(router.urls)),
