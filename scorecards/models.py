@@ -50,6 +50,10 @@ class MetricPolicy(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The bands in order, set on the policies ``scorecards.services.policies`` gives (saved or
+    # the unsaved defaults): not a field.
+    band_list: list[MetricBand]
+
     class Meta:
         verbose_name = _("metric policy")
         verbose_name_plural = _("metric policies")
@@ -62,7 +66,7 @@ class MetricPolicy(models.Model):
         return f"{self.marketplace} / {self.get_metric_display()}"
 
     @property
-    def definition(self):  # noqa: ANN201 - scorecards.definitions.MetricDefinition
+    def definition(self):
         return METRICS[self.metric]
 
     def clean(self) -> None:

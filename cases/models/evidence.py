@@ -21,6 +21,9 @@ from .cases import Case
 class EvidenceStorage(LazyObject):
     """The private storage of evidence files (``STORAGES["evidence"]``), never served by URL."""
 
+    # The Storage once set up, or the ``empty`` marker until then (LazyObject's protocol).
+    _wrapped: object
+
     def _setup(self) -> None:
         self._wrapped = storages["evidence"]
 

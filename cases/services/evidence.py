@@ -35,7 +35,7 @@ class EvidenceAdded:
     duplicate: bool
 
 
-def evidence_add(
+def evidence_add(  # noqa: C901 (each branch is one rule of an upload, in the order checked)
     *,
     case: Case,
     upload: Any,

@@ -112,9 +112,9 @@ def _marked_days(marketplaces: dict[int, Marketplace], ids: list[int] | None = N
     """Marked local days per marketplace id (and the mark ids read, when ``ids`` is a list)."""
     marked: dict[int, set[dt.date]] = defaultdict(set)
     rows = ScorecardFactMark.objects.filter(marketplace_id__in=list(marketplaces))
+    read: list[tuple[int, dt.date | None, dt.datetime | None]]
     if ids is None:
-        rows = rows.values_list("marketplace_id", "day", "moment").distinct()
-        read = ((m, d, t) for m, d, t in rows)
+        read = list(rows.values_list("marketplace_id", "day", "moment").distinct())
     else:
         read = []
         for pk, m, d, t in rows.values_list("pk", "marketplace_id", "day", "moment"):
@@ -313,14 +313,14 @@ class RefreshReport:
 def _maintained(marketplace: Marketplace) -> dict[str, dict]:
     """The metrics whose facts a marketplace keeps, with the parameters they are computed
     under (its policies', or none for the two rates every marketplace has)."""
-    metrics = {code: {} for code in ALWAYS}
+    metrics: dict[str, dict] = {code: {} for code in ALWAYS}
     for policy in MetricPolicy.objects.filter(marketplace=marketplace):
         if policy.metric in METRICS:
             metrics[policy.metric] = policy.parameters or {}
     return {code: params for code, params in metrics.items() if METRICS[code].anchor}
 
 
-def _write(
+def _write(  # noqa: PLR0917
     marketplace: Marketplace,
     definition: MetricDefinition,
     window: Window,
@@ -374,7 +374,7 @@ def _write(
     return len(merged)
 
 
-def _write_span(
+def _write_span(  # noqa: PLR0917
     marketplace: Marketplace,
     definition: MetricDefinition,
     window: Window,
