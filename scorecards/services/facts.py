@@ -34,6 +34,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import F
@@ -203,7 +204,9 @@ def facts_counts(
         for i in usable:
             definition, window = items[i]
             key = (window.marketplace.pk, definition.code)
-            results[i] = _from_facts(definition, window, facts[key], marked[key[0]], now, live)
+            results[i] = _from_facts(
+                definition, window, rows=facts[key], marked=marked[key[0]], now=now, live_cache=live
+            )
     # The others are counted from the rows.
     return [results.get(i) or d.counts(w) for i, (d, w) in enumerate(items)]
 
@@ -266,6 +269,7 @@ def _basis_holds(
 def _from_facts(
     definition: MetricDefinition,
     window: Window,
+    *,
     rows: list[tuple],
     marked: set[dt.date],
     now: dt.datetime,
@@ -394,7 +398,8 @@ def _days_with_rows(
 ) -> set[dt.date]:
     """Which of ``days`` have rows of the metric's kind (orders, messages...) at all."""
     found: set[dt.date] = set()
-    model = definition.base(window).model
+    # Every metric with facts has a ``base`` queryset (ratio, duration or score metrics).
+    model = cast(Any, definition).base(window).model
     for first, last in runs(days):
         part = span_window(window, first, last, window.observed_at)
         if definition.anchor_is_date:

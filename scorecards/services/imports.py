@@ -34,7 +34,7 @@ class ImportRefused(Exception):
         self.errors = errors
 
 
-def _upsert(model: type, rows: list[dict[str, Any]], fields: tuple[str, ...], now: dt.datetime):
+def _upsert(model: Any, rows: list[dict[str, Any]], fields: tuple[str, ...], now: dt.datetime):
     errors: list[dict[str, Any]] = []
     seen: dict[tuple[int, str], int] = {}
     for index, row in enumerate(rows):
