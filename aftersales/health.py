@@ -51,18 +51,19 @@ def check_cache() -> None:
 
 
 def check_storage() -> None:
-    """The evidence storage: a local folder exists (or can be made) and is writable; any other
-    backend (object storage) answers an existence query."""
-    from cases.models import evidence_storage
+    """The evidence storage: a local folder exists (or can be made) and is writable; object
+    storage (S3) answers an existence query for a key, which needs the bucket and the
+    credentials to work."""
+    from django.core.files.storage import FileSystemStorage, storages
 
-    location = getattr(evidence_storage, "location", None)
-    if location is not None:
-        folder = Path(location)
+    storage = storages["evidence"]
+    if isinstance(storage, FileSystemStorage):
+        folder = Path(storage.location)
         folder.mkdir(parents=True, exist_ok=True)
         if not os.access(folder, os.W_OK | os.X_OK):
             raise PermissionError(f"{folder} is not writable")
         return
-    evidence_storage.exists("readyz-probe")
+    storage.exists("readyz-probe")
 
 
 CHECKS: dict[str, Callable[[], None]] = {

@@ -302,8 +302,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, OperationalError | InterfaceError):
         # The database cannot be reached: nothing was written (the transaction rolled back);
         # the client should come back shortly. Not a bug: a warning, no traceback.
-        logger.warning("Database unavailable while serving %s: %s", request.path, exc)
-        return database_unavailable_problem(request)
+        where = request.path if request is not None else "API"
+        logger.warning("Database unavailable while serving %s: %s", where, exc)
+        answer: Response = database_unavailable_problem(request)
+        return answer
     # A bug: log it with its traceback, answer a plain problem (never a traceback).
     logger.exception("Unhandled error in %s", request.path if request is not None else "API")
     return problem_response(

@@ -345,13 +345,13 @@ def _finish(acts: list[CaseAction]) -> int:  # noqa: C901, PLR0912
     by_fields: dict[tuple[str, ...], list[Case]] = {}
     for case, fields in saved:
         by_fields.setdefault(tuple(fields), []).append(case)
-    for fields, cases in by_fields.items():
+    for same_fields, cases in by_fields.items():
         if len(cases) < BULK_UPDATE_FROM:
             # bulk_update's CASE over a few rows costs more to build than an UPDATE each.
             for case in cases:
-                case.save(update_fields=[*fields, "version", "updated_at"])
+                case.save(update_fields=[*same_fields, "version", "updated_at"])
         else:
-            Case.objects.bulk_update(cases, [*fields, "version", "updated_at"])
+            Case.objects.bulk_update(cases, [*same_fields, "version", "updated_at"])
     rows = [_event_row(act, event) for act, event in pending]
     if len(rows) == 1:
         rows[0].save()

@@ -109,6 +109,8 @@ def evidence_file_response(
     if evidence.erased_at is not None:
         raise Http404("erased")  # the customer's personal data was erased: the file is gone
     name = evidence.thumbnail.name if thumbnail else evidence.file.name
+    if not name:
+        raise Http404("no file")  # a preview not made yet is answered by the caller
     content_type = "image/jpeg" if thumbnail else evidence.content_type
     attachment = content_type not in SAFE_TYPES
     if attachment:

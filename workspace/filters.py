@@ -91,7 +91,7 @@ class _SeveralChoiceFilter(_ChoiceFilter):
             return None
         return reduce(or_, usable)
 
-    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:  # type: ignore[override]  # the stubs' TypedDict lacks our keys
         chosen = split_values(self.value())
         yield {
             "selected": not chosen,
@@ -233,7 +233,7 @@ class OpenedBetweenFilter(admin.ListFilter):
     def has_output(self) -> bool:
         return True
 
-    def expected_parameters(self) -> list[str]:
+    def expected_parameters(self) -> list[str]:  # type: ignore[override]  # both are set in __init__
         return [self.start_parameter, self.end_parameter]
 
     def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:

@@ -374,7 +374,7 @@ class CaseSerializer(ApiModelSerializer):
             return super().to_representation(instance)
         writer = self.context.get("_case_row")
         if writer is None:
-            writer = self.context["_case_row"] = CaseRowWriter(self)
+            writer = cast(dict, self.context)["_case_row"] = CaseRowWriter(self)
         return writer.row(instance)
 
     def _now(self) -> dt.datetime:

@@ -219,7 +219,7 @@ def order_batch_validated(data: Any, context: dict[str, Any]) -> list[dict[str, 
         return light
     serializer = order_batch_serializer(data, context)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return list(serializer.validated_data)
 
 
 def order_batch_serializer(data: Any, context: dict[str, Any]) -> OrderListSerializer:

@@ -104,6 +104,10 @@ class Evidence(models.Model):
     )
     original_name = models.CharField(_("original file name"), max_length=255)
     sha256 = models.CharField(_("SHA-256 of the original"), max_length=64)
+    # The original is not kept (its metadata is stripped), so integrity checks and restores
+    # (``manage.py evidence_verify``) compare the stored copy with this digest. Empty on files
+    # stored before it was recorded: ``evidence_verify --record-missing`` fills it.
+    stored_sha256 = models.CharField(_("SHA-256 of the stored copy"), max_length=64, blank=True)
     size_bytes = models.PositiveBigIntegerField(_("original size"))
     stored_size_bytes = models.PositiveBigIntegerField(_("stored size"))
     content_type = models.CharField(_("content type"), max_length=64)

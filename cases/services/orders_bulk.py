@@ -247,7 +247,7 @@ _PLAIN_EMAIL = re.compile(
 )
 
 
-def _plainly_valid(field: models.Field) -> Any:
+def _plainly_valid(field: models.Field) -> Any:  # noqa: PLR0911 (one test per kind of field)
     """A test of ``field``'s values that says True only for values ``field.clean`` accepts
     unchanged; False means "ask ``field.clean``", not "invalid"."""
     if isinstance(field, models.DateTimeField):

@@ -71,12 +71,12 @@ EVENT_FIELDS = (
     "location",
     "raw_text",
 )
-_MAX_LENGTHS = {
-    name: TrackingEvent._meta.get_field(name).max_length
+_MAX_LENGTHS: dict[str, int | None] = {
+    name: getattr(TrackingEvent._meta.get_field(name), "max_length", None)
     for name in ("carrier", "tracking_number", "carrier_event_id", "location")
 }
 # Late-shipment states the first scan ships from (the workflow's own sources of mark_shipped).
-_SHIPPABLE = {CaseState.NEW, CaseState.SUPPLIER_CONTACTED, CaseState.SUPPLIER_SWITCHED}
+_SHIPPABLE: set[str] = {CaseState.NEW, CaseState.SUPPLIER_CONTACTED, CaseState.SUPPLIER_SWITCHED}
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def _text(
     required: bool,
     prefix: str = "",
 ) -> str:
-    value = item.get(name, "")
+    value: Any = item.get(name, "")
     field = f"{prefix}{name}"
     if value is None:
         value = ""
@@ -140,7 +140,7 @@ def _text(
                 _("At most %(max)s characters.") % {"max": limit},
             )
         )
-    return value
+    return str(value)
 
 
 # -- importing scans ------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def tracking_events_import(  # noqa: C901
                     % {"accepted": ", ".join(EVENT_FIELDS)},
                 )
             )
-        row = {
+        row: dict[str, Any] = {
             "carrier": _text(item, "carrier", index, errors, required=True),
             "tracking_number": _text(item, "tracking_number", index, errors, required=True),
             "carrier_event_id": _text(item, "carrier_event_id", index, errors, required=True),

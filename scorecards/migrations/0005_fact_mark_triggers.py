@@ -35,7 +35,7 @@ MARKS = "scorecards_scorecardfactmark"
 def _pg_select(table: str, rows: str) -> str:
     moments, dates, extra = SOURCES[table]
     values = [f"(({rows}.{c} AT TIME ZONE m.time_zone)::date)" for c in moments]
-    values += [f"((({e.format(r=rows)}) AT TIME ZONE m.time_zone)::date)" for e in extra]
+    values += [f"(({e.format(r=rows)} AT TIME ZONE m.time_zone)::date)" for e in extra]
     values += [f"({rows}.{c})" for c in dates]
     return (
         f"INSERT INTO {MARKS} (marketplace_id, day) "

@@ -22,6 +22,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +33,7 @@ from cases.choices import (
     CaseKind,
     CaseState,
     Door,
+    Priority,
     RefundRejectionReason,
 )
 from cases.errors import DomainError
@@ -210,7 +212,7 @@ class CaseAdmin(ServiceFormAdmin):
             return queryset, False
         return queryset.filter(condition), False
 
-    def action_checkbox(self, obj: Case) -> str:
+    def action_checkbox(self, obj: Case) -> SafeString:  # Django's type
         # Django's own, with its label taken from the page's table instead of translated per row.
         label = choice_labels(_ROW_LABELS)["select"]
         checkbox = forms.CheckboxInput(
@@ -245,7 +247,7 @@ class CaseAdmin(ServiceFormAdmin):
         return format_html(
             '<span class="ws-priority ws-priority-{}">{}</span>',
             obj.priority,
-            obj.get_priority_display(),
+            choice_labels(Priority).get(obj.priority, str(obj.priority)),
         )
 
     @admin.display(description=_("order"))
@@ -312,11 +314,12 @@ class CaseAdmin(ServiceFormAdmin):
         response = super().changelist_view(request, context)
         if request.method == "GET" and response.status_code == 200:
             remember_list(request)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
+        context_data: dict[str, Any] | None = getattr(response, "context_data", None)
+        changelist = (context_data or {}).get("cl")
+        if context_data is not None and changelist is not None:
             # Django words "0 of N selected" with the paginator's count: say an estimate is one.
             total = list_total(changelist)
-            response.context_data["selection_note"] = ngettext(
+            context_data["selection_note"] = ngettext(
                 "0 of %(total)s selected", "0 of %(total)s selected", changelist.result_count
             ) % {"total": total.text}
         return response
