@@ -19,6 +19,7 @@ from .views.orders import OrderViewSet
 from .views.outbox import OutboxViewSet
 from .views.personal_data import PersonalDataViewSet
 from .views.returns import ReturnRequestViewSet
+from .views.scorecards import SellerFeedbackViewSet, SurveyAnswerViewSet
 from .views.tracking import ShipmentViewSet, TrackingEventViewSet
 from .views.webhooks import WebhookSubscriptionViewSet
 
@@ -34,6 +35,8 @@ router.register("messages", MessageViewSet, basename="message")
 router.register("outbox", OutboxViewSet, basename="outbox")
 router.register("return-requests", ReturnRequestViewSet, basename="return-request")
 router.register("personal-data", PersonalDataViewSet, basename="personal-data")
+router.register("survey-answers", SurveyAnswerViewSet, basename="survey-answer")
+router.register("seller-feedback", SellerFeedbackViewSet, basename="seller-feedback")
 router.register("tracking-events", TrackingEventViewSet, basename="tracking-event")
 router.register("shipments", ShipmentViewSet, basename="shipment")
 

@@ -25,6 +25,7 @@ ORDER_FIELDS = (
     "shipped_at",
     "picked_up_at",
     "delivered_at",
+    "last_tracking_event_at",
     "destination_country",
     "shipping_scope",
     "total",

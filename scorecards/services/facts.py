@@ -27,11 +27,14 @@ point without its snapshot) are counted from the rows.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import F
@@ -50,6 +53,8 @@ RUN_GAP_DAYS = 7
 # Metrics every marketplace keeps facts for (the support dashboard's two rates).
 ALWAYS = ("refund_rejection_rate", "platform_assistance_rate")
 EPSILON = dt.timedelta(microseconds=1)
+# Within facts_reading(), facts are read this many days back at least (a page's trends).
+READ_AHEAD_DAYS = 120
 
 
 def fact_basis(marketplace: Marketplace, definition: MetricDefinition, parameters: dict) -> str:
@@ -126,6 +131,47 @@ def _marked_days(marketplaces: dict[int, Marketplace], ids: list[int] | None = N
 
 # -- reading ----------------------------------------------------------------------------------
 
+# Within ``facts_reading()``, the bases and marks of every marketplace are read once and kept.
+_reading: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "facts_reading", default=None
+)
+
+
+@contextlib.contextmanager
+def facts_reading() -> Iterator[None]:
+    """Several scorecards read in one go (a page): the facts' bases and the marked days are
+    read once for every marketplace instead of once per scorecard."""
+    token = _reading.set({})
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+
+
+def _bases(marketplaces: dict[int, Marketplace], codes: set[str]) -> dict:
+    cache = _reading.get()
+    if cache is None:
+        rows = ScorecardFactBasis.objects.filter(
+            marketplace_id__in=list(marketplaces), metric__in=codes
+        )
+        return {(b.marketplace_id, b.metric): b for b in rows}
+    if "bases" not in cache:
+        cache["bases"] = {(b.marketplace_id, b.metric): b for b in ScorecardFactBasis.objects.all()}
+    return cache["bases"]
+
+
+def _marks(marketplaces: dict[int, Marketplace]) -> dict[int, set[dt.date]]:
+    cache = _reading.get()
+    if cache is None:
+        return _marked_days(marketplaces)
+    marks = cache.setdefault("marks", defaultdict(set))
+    read = cache.setdefault("read", set())
+    missing = {pk: m for pk, m in marketplaces.items() if pk not in read}
+    if missing:
+        marks.update(_marked_days(missing))
+        read.update(missing)
+    return marks
+
 
 def _answers_from_facts(definition: MetricDefinition, window: Window, now: dt.datetime) -> bool:
     current = window.observed_at >= now  # a window ending today, observed now
@@ -144,14 +190,7 @@ def facts_counts(
     if usable:
         marketplaces = {items[i][1].marketplace.pk: items[i][1].marketplace for i in usable}
         codes = {items[i][0].code for i in usable}
-        first = min(items[i][1].first_day for i in usable)
-        last = max(items[i][1].as_of for i in usable)
-        bases = {
-            (b.marketplace_id, b.metric): b
-            for b in ScorecardFactBasis.objects.filter(
-                marketplace_id__in=list(marketplaces), metric__in=codes
-            )
-        }
+        bases = _bases(marketplaces, codes)
         usable = [
             i
             for i in usable
@@ -159,13 +198,44 @@ def facts_counts(
         ]
     if usable:
         marketplaces = {items[i][1].marketplace.pk: items[i][1].marketplace for i in usable}
-        codes = {items[i][0].code for i in usable}
-        first = min(items[i][1].first_day for i in usable)
-        last = max(items[i][1].as_of for i in usable)
-        facts: dict[tuple[int, str], list[tuple]] = defaultdict(list)
+        facts = _facts(items, usable)
+        marked = _marks(marketplaces)
+        live: dict[tuple, list[DayCounts]] = {}  # the same days of the same metric, counted once
+        for i in usable:
+            definition, window = items[i]
+            key = (window.marketplace.pk, definition.code)
+            results[i] = _from_facts(
+                definition, window, rows=facts[key], marked=marked[key[0]], now=now, live_cache=live
+            )
+    # The others are counted from the rows.
+    return [results.get(i) or d.counts(w) for i, (d, w) in enumerate(items)]
+
+
+def _facts(items: list[tuple[MetricDefinition, Window]], usable: list[int]) -> dict:
+    """The facts rows per (marketplace id, metric) over the items' days (one query; within
+    ``facts_reading()`` kept, and read a little wider, for the next scorecards of the page)."""
+    cache = _reading.get()
+    stored: dict = cache.setdefault("facts", {}) if cache is not None else {}
+    needed: dict[tuple[int, str], tuple[dt.date, dt.date]] = {}
+    for i in usable:
+        definition, window = items[i]
+        key = (window.marketplace.pk, definition.code)
+        first, last = needed.get(key, (window.first_day, window.as_of))
+        needed[key] = (min(first, window.first_day), max(last, window.as_of))
+    missing = {
+        key: span
+        for key, span in needed.items()
+        if key not in stored or not (stored[key][0] <= span[0] and span[1] <= stored[key][1])
+    }
+    if missing:
+        first = min(span[0] for span in missing.values())
+        last = max(span[1] for span in missing.values())
+        if cache is not None:
+            first = min(first, last - dt.timedelta(days=READ_AHEAD_DAYS))
+        found: dict[tuple[int, str], list[tuple]] = {key: [] for key in missing}
         for row in ScorecardFact.objects.filter(
-            marketplace_id__in=list(marketplaces),
-            metric__in=codes,
+            marketplace_id__in={key[0] for key in missing},
+            metric__in={key[1] for key in missing},
             day__gte=first,
             day__lte=last,
         ).values_list(
@@ -178,14 +248,11 @@ def facts_counts(
             "settles_at",
             "computed_at",
         ):
-            facts[(row[0], row[1])].append(row[2:])
-        marked = _marked_days(marketplaces)
-        for i in usable:
-            definition, window = items[i]
-            key = (window.marketplace.pk, definition.code)
-            results[i] = _from_facts(definition, window, facts[key], marked[key[0]], now)
-    # The others are counted from the rows.
-    return [results.get(i) or d.counts(w) for i, (d, w) in enumerate(items)]
+            if (row[0], row[1]) in found:
+                found[(row[0], row[1])].append(row[2:])
+        for key, rows in found.items():
+            stored[key] = (first, last, rows)
+    return defaultdict(list, {key: stored[key][2] for key in needed})
 
 
 def _basis_holds(
@@ -202,9 +269,11 @@ def _basis_holds(
 def _from_facts(
     definition: MetricDefinition,
     window: Window,
+    *,
     rows: list[tuple],
     marked: set[dt.date],
     now: dt.datetime,
+    live_cache: dict[tuple, list[DayCounts]] | None = None,
 ) -> Counts:
     first, last = window.first_day, window.as_of
     live = {d for d in marked if first <= d <= last}
@@ -219,7 +288,18 @@ def _from_facts(
             kept.append(DayCounts(day, known_day, numerator, denominator))
     kept = [d for d in kept if d.day not in live]
     if live:
-        kept += days_counted(definition, window, live, window.observed_at)
+        # Variants of one metric (Amazon's 7/30/90-day contacts) share their live days.
+        key = (
+            type(definition),
+            window.marketplace.pk,
+            frozenset(live),
+            window.observed_at,
+            json.dumps(window.parameters, sort_keys=True, default=str),
+        )
+        cache = live_cache if live_cache is not None else {}
+        if key not in cache:
+            cache[key] = days_counted(definition, window, live, window.observed_at)
+        kept += cache[key]
     return definition.combine(window, kept)
 
 
@@ -272,10 +352,10 @@ def _write(  # noqa: PLR0917
         )
     extras = {d.day: d.extra for d in counted if d.extra is not None}
     if definition.settle_lag is not None:
-        # A day with nothing judged yet still gets a row when the clock may add to it (a
-        # message not answered yet joins the count 24 hours after it arrived).
+        # A day with rows but nothing judged yet still gets a fact while the clock may add to
+        # it (a message not answered yet joins the count 24 hours after it arrived).
         counted_days = {d.day for d in merged.values()}
-        for day in days - counted_days:
+        for day in _days_with_rows(definition, window, days - counted_days):
             settles = definition.settles_at(window, day, None)
             if settles is not None and settles > now:
                 merged[(day, day)] = DayCounts(day, day, 0, 0)
@@ -311,6 +391,30 @@ def _write_span(  # noqa: PLR0917
         marketplace=marketplace, metric=definition.code, day__gte=first, day__lte=last
     ).delete()
     return _write(marketplace, definition, window, days, now, gap=len(days))
+
+
+def _days_with_rows(
+    definition: MetricDefinition, window: Window, days: set[dt.date]
+) -> set[dt.date]:
+    """Which of ``days`` have rows of the metric's kind (orders, messages...) at all."""
+    found: set[dt.date] = set()
+    # Every metric with facts has a ``base`` queryset (ratio, duration or score metrics).
+    model = cast(Any, definition).base(window).model
+    for first, last in runs(days):
+        part = span_window(window, first, last, window.observed_at)
+        if definition.anchor_is_date:
+            span = {f"{definition.anchor}__gte": first, f"{definition.anchor}__lte": last}
+        else:
+            span = {f"{definition.anchor}__gte": part.start, f"{definition.anchor}__lt": part.end}
+        rows = (
+            model.objects.filter(marketplace=window.marketplace, **span)
+            .annotate(fact_day=definition.fact_day(part))
+            .values_list("fact_day", flat=True)
+            .order_by()
+            .distinct()
+        )
+        found |= {d.date() if isinstance(d, dt.datetime) else d for d in rows} & days
+    return found
 
 
 def facts_refresh(

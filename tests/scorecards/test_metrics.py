@@ -137,12 +137,15 @@ def test_scorecard_command(supervisor_actor, capsys):
     lines = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
     assert lines["refund_rejection_rate"][:5] == ["1", "/", "3", "=", "33.33"]
     assert lines["platform_assistance_rate"][:5] == ["0", "/", "3", "=", "0.00"]
-    # the full scorecard: Tmall's five metrics, each with its level and target
+    # the full scorecard: Tmall's eight metrics, each with its level and target
     assert set(lines) == {
         "refund_rejection_rate",
         "platform_assistance_rate",
         "carrier_pickup_24h_rate",
         "average_delivery_time",
         "average_first_response_time",
+        "abnormal_logistics_rate",
+        "average_shipping_time",
+        "average_service_response_time",
     }
     assert "level 3.8 (bad)" in out and "target ≤ 0.50 %" in out
