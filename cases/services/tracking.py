@@ -127,6 +127,13 @@ def _text(
     if not isinstance(value, str):
         errors.append(_error(index, field, ErrorCode.INVALID_VALUE.value, _("Give a text.")))
         return ""
+    if "\x00" in value:  # PostgreSQL stores no NUL character
+        errors.append(
+            _error(
+                index, field, ErrorCode.INVALID_VALUE.value, _("Null characters are not allowed.")
+            )
+        )
+        value = value.replace("\x00", "")
     value = value.strip()
     if required and not value:
         errors.append(_error(index, field, ErrorCode.REQUIRED.value, _("This field is required.")))
