@@ -53,7 +53,7 @@ from ..choices import (
 from ..errors import CaseRefused, DomainError, ErrorCode
 from ..events import TrackingEventRecorded
 from ..kernel import CaseAction, case_actions_batch, check_not_future
-from ..models import Case, Order, Shipment, TrackingEvent
+from ..models import PLAUSIBLE_DATES, Case, Order, Shipment, TrackingEvent
 from ..signals import tracking_events_recorded
 from .orders_bulk import _error
 
@@ -213,6 +213,16 @@ def tracking_events_import(
                     _("Give the time of the scan, with its time zone offset."),
                 )
             )
+        elif not _plausible(occurred_at):
+            errors.append(
+                _error(
+                    index,
+                    "occurred_at",
+                    ErrorCode.INVALID_VALUE.value,
+                    _("Give a time between %(first)s and %(last)s.")
+                    % {"first": PLAUSIBLE_DATES[0], "last": PLAUSIBLE_DATES[1]},
+                )
+            )
         else:
             try:
                 check_not_future(occurred_at, field="occurred_at", now=now)
@@ -340,6 +350,17 @@ def _insert_events(
             ]
             linked = [shipments.get((row["carrier"], row["tracking_number"])) for row in chunk]
             cursor.execute(sql, [now, batch, *columns, linked])
+
+
+def _plausible(moment: dt.datetime) -> bool:
+    """Within ``PLAUSIBLE_DATES``, read in UTC (a time near year 1 or 9999 cannot be stored)."""
+    if moment.tzinfo is None:
+        return True  # refused by check_not_future, in its own words
+    try:
+        day = moment.astimezone(dt.UTC).date()
+    except OverflowError:
+        return False
+    return PLAUSIBLE_DATES[0] <= day <= PLAUSIBLE_DATES[1]
 
 
 def _not_yours(
