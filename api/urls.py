@@ -12,7 +12,7 @@ from rest_framework.routers import SimpleRouter
 
 from .problems import api_not_found
 from .views.cases import CaseViewSet
-from .views.docs import ProblemTypesView, RedocView, SwaggerView
+from .views.docs import ProblemTypesView, RedocView, SwaggerView, redoc_bundle
 from .views.marketplaces import MarketplaceViewSet
 from .views.messages import MessageViewSet
 from .views.orders import OrderViewSet
@@ -40,6 +40,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", RedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("redoc/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
     path("problems/", ProblemTypesView.as_view(), name="problem-types"),
     path("problems/<str:code>", ProblemTypesView.as_view(), name="problem-type"),
     re_path(r"^[\s\S]*$", api_not_found),  # any path, new lines included

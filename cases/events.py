@@ -69,6 +69,12 @@ def _label(choices: Any, value: Any) -> str:
         return str(value or "")
 
 
+def _looked_up(names: dict[int, str], row_id: object) -> str:
+    """The name of the row an event parameter points at; "" for a missing or odd id (an event
+    written before the parameter existed)."""
+    return names.get(row_id, "") if isinstance(row_id, int) else ""
+
+
 def _amount(value: Any, currency: str = "") -> str:
     try:
         return f"{Decimal(str(value)):,.2f} {currency}".strip()
@@ -208,7 +214,7 @@ class EvidenceAdded(CaseEventPayload):
     def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
         media = _label(MediaType, params.get("media_type"))
         title = gettext("%(media)s added") % {"media": media}
-        name = context.evidence_names.get(params.get("evidence")) or params.get("name", "")
+        name = _looked_up(context.evidence_names, params.get("evidence")) or params.get("name", "")
         return RenderedEvent("evidence", title, clean_name(str(name)))
 
 
@@ -224,7 +230,7 @@ class EvidenceReviewed(CaseEventPayload):
         accepted = params.get("status") == ReviewStatus.ACCEPTED
         title = gettext("Evidence accepted") if accepted else gettext("Evidence rejected")
         return RenderedEvent(
-            "evidence", title, context.evidence_names.get(params.get("evidence"), "")
+            "evidence", title, _looked_up(context.evidence_names, params.get("evidence"))
         )
 
 
@@ -285,7 +291,7 @@ class RefundDecided(CaseEventPayload):
         if decision == RefundDecision.REJECTED:
             detail = _label(RefundRejectionReason, params.get("reason_code"))
             return RenderedEvent("refund", gettext("Refund rejected"), detail)
-        currency = context.refund_currencies.get(params.get("refund_request"), "")
+        currency = _looked_up(context.refund_currencies, params.get("refund_request"))
         approved = params.get("approved_amount")
         detail = _amount(approved, currency) if approved else ""
         if decision == RefundDecision.PARTIALLY_APPROVED:

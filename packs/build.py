@@ -48,7 +48,7 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read(name: str) -> bytes | None:
+def _read(name: str | None) -> bytes | None:
     if not name:
         return None
     try:
@@ -59,7 +59,8 @@ def _read(name: str) -> bytes | None:
 
 
 def _evidence_path(evidence: Evidence) -> str:
-    suffix = evidence.file.name.rsplit(".", 1)[-1].lower() if "." in evidence.file.name else "bin"
+    name = evidence.file.name or ""
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else "bin"
     return f"evidence/{evidence.pk:06d}-{evidence.media_type}.{suffix}"
 
 

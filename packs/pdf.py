@@ -107,7 +107,7 @@ def _table(rows: list[list[Any]], widths: list[float], *, header: bool = True) -
     return table
 
 
-def summary_pdf(
+def summary_pdf(  # noqa: C901, PLR0912, PLR0915
     contents: PackContents,
     *,
     pack_id: str,

@@ -107,7 +107,7 @@ def plain_scans(data: Any) -> list[dict[str, Any]] | None:
 
 
 def tracking_batch_serializer(data: Any, context: dict[str, Any]) -> TrackingEventListSerializer:
-    return TrackingEventSerializer(
+    return TrackingEventSerializer(  # type: ignore[call-arg, return-value]  # many=True: the list
         data=data, many=True, allow_empty=False, max_length=MAX_BATCH, context=context
     )
 

@@ -7,6 +7,7 @@ only checks the shape of requests and the client's scope (a case of another mark
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -43,7 +44,7 @@ from cases.services import (
 )
 from intake.uploads import RawNamedUpload, StreamedUpload
 
-from ..filters import ApiFilterBackend, CaseFilter
+from ..filters import ApiFilterBackend, CaseFilter, narrowed_marketplace_ids
 from ..pagination import CaseEventPagination, KeysetPagination
 from ..parsers import LimitedJSONParser, UploadParser
 from ..problems import HeaderInvalid
@@ -80,11 +81,14 @@ IF_MATCH = OpenApiParameter(
 class IgnoreAccept(BaseContentNegotiation):
     """File downloads answer the file whatever ``Accept`` says (errors still come as JSON)."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[Any]) -> Any:
+        return next(iter(parsers), None)
 
-    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: Any = None):
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[Any], format_suffix: Any = None
+    ) -> tuple[Any, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class PackQuerySerializer(serializers.Serializer):
@@ -98,8 +102,8 @@ class EvidenceAddedSerializer(EvidenceSerializer):
     )
 
     class Meta(EvidenceSerializer.Meta):
-        fields = (*EvidenceSerializer.Meta.fields, "duplicate")
-        read_only_fields = fields
+        fields: tuple[str, ...] = (*EvidenceSerializer.Meta.fields, "duplicate")
+        read_only_fields: tuple[str, ...] = fields
 
 
 def _etag(case: Case) -> str:
@@ -121,7 +125,12 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
 
     def get_queryset(self) -> QuerySet[Case]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no client
-            return Case.objects.none()
+            nothing: QuerySet[Case] = Case.objects.none()
+            return nothing
+        if self.action == "list":
+            # Scoped to the marketplaces asked for (among the client's) in one condition.
+            narrowed = narrowed_marketplace_ids(self.request, self.marketplaces)
+            return case_list(marketplace_ids=narrowed or self.marketplace_ids)
         return case_list(marketplace_ids=self.marketplace_ids)
 
     # -- loading --------------------------------------------------------------------------
@@ -344,7 +353,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             expected_version=self._expected_version(None),
         )
         evidence = added.evidence
-        evidence.duplicate = added.duplicate
+        evidence.duplicate = added.duplicate  # type: ignore[attr-defined]  # for the serializer
         body = EvidenceAddedSerializer(evidence, context=context).data
         code = status.HTTP_200_OK if added.duplicate else status.HTTP_201_CREATED
         headers = {"Location": body["download_url"], "ETag": self._current_etag(case)}
@@ -648,6 +657,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     def events(self, request: Request, reference: str) -> Response:
         case = self._case()
         paginator = self.paginator
+        assert paginator is not None  # noqa: S101 (the action sets its pagination class)
         page = paginator.paginate_queryset(case.events.all(), request, view=self)
         context = {
             **self.get_serializer_context(),

@@ -21,7 +21,15 @@ from .outbox import enqueue
 CHUNK = 1_000
 
 
+def _marketplace_id(event: TrackingEvent) -> int:
+    if event.shipment is None:
+        raise ValueError("only a matched scan has a webhook: its shipment says whose it is")
+    return event.shipment.order.marketplace_id
+
+
 def tracking_payload(event: TrackingEvent, webhook_event: WebhookEvent) -> dict[str, Any]:
+    if event.shipment is None:
+        raise ValueError("only a matched scan has a webhook: its shipment says whose it is")
     order = event.shipment.order
     return {
         "id": str(webhook_event.event_id),
@@ -82,7 +90,7 @@ def record_tracking_webhooks(sender: Any, event_ids: list[int], **kwargs: Any) -
                     created_at=now,
                 )
                 for event, row in rows
-                for subscription in by_marketplace[event.shipment.order.marketplace_id]
+                for subscription in by_marketplace[_marketplace_id(event)]
             ]
         )
         transaction.on_commit(functools.partial(enqueue, [d.pk for d in deliveries]))

@@ -38,4 +38,4 @@ __all__ = [
 ]
 
 # Migration 0001 names these callables by their old module path.
-from .evidence import _evidence_storage  # noqa: E402, F401
+from .evidence import _evidence_storage  # noqa: F401

@@ -71,12 +71,12 @@ EVENT_FIELDS = (
     "location",
     "raw_text",
 )
-_MAX_LENGTHS = {
-    name: TrackingEvent._meta.get_field(name).max_length
+_MAX_LENGTHS: dict[str, int | None] = {
+    name: getattr(TrackingEvent._meta.get_field(name), "max_length", None)
     for name in ("carrier", "tracking_number", "carrier_event_id", "location")
 }
 # Late-shipment states the first scan ships from (the workflow's own sources of mark_shipped).
-_SHIPPABLE = {CaseState.NEW, CaseState.SUPPLIER_CONTACTED, CaseState.SUPPLIER_SWITCHED}
+_SHIPPABLE: set[str] = {CaseState.NEW, CaseState.SUPPLIER_CONTACTED, CaseState.SUPPLIER_SWITCHED}
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def _text(
     required: bool,
     prefix: str = "",
 ) -> str:
-    value = item.get(name, "")
+    value: Any = item.get(name, "")
     field = f"{prefix}{name}"
     if value is None:
         value = ""
@@ -147,13 +147,13 @@ def _text(
                 _("At most %(max)s characters.") % {"max": limit},
             )
         )
-    return value
+    return str(value)
 
 
 # -- importing scans ------------------------------------------------------------------------------
 
 
-def tracking_events_import(
+def tracking_events_import(  # noqa: C901, PLR0912
     *, items: Sequence[Mapping[str, Any]], marketplace_ids: Iterable[int] | None = None
 ) -> TrackingBatchResult:
     """Record the carrier scans ``items`` (each with the fields of ``EVENT_FIELDS``), all or
@@ -184,7 +184,7 @@ def tracking_events_import(
                     % {"accepted": ", ".join(EVENT_FIELDS)},
                 )
             )
-        row = {
+        row: dict[str, Any] = {
             "carrier": _text(item, "carrier", index, errors, required=True),
             "tracking_number": _text(item, "tracking_number", index, errors, required=True),
             "carrier_event_id": _text(item, "carrier_event_id", index, errors, required=True),
@@ -611,7 +611,7 @@ class _Step:
     run: Callable[[CaseAction], None]
 
 
-def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) -> int:
+def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) -> int:  # noqa: C901, PLR0912
     """Apply the rules of the scans ``event_ids`` (new to their shipment, matched); returns how
     many cases changed. Shipments are locked, so two imports about one parcel take turns."""
     event_ids = sorted(set(event_ids))
@@ -753,7 +753,7 @@ def _order_times(order: Order, history: list[tuple[dt.datetime, str]]) -> bool:
     return changed
 
 
-def _plan(
+def _plan(  # noqa: C901
     shipment: Shipment,
     events: list[_Scan],
     history: list[tuple[dt.datetime, str]],

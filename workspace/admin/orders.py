@@ -49,9 +49,9 @@ class OrderAdmin(ServiceFormAdmin):
     show_facets = admin.ShowFacets.NEVER
     readonly_fields = ("cases_of_order", "shipments_of_order")
 
-    def get_fields(self, request: Any, obj: Any = None) -> list[str]:
-        fields = ["marketplace", "external_id", *ORDER_FIELDS]
-        return [*fields, "cases_of_order", "shipments_of_order"] if obj else fields
+    def get_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
+        fields = ("marketplace", "external_id", *ORDER_FIELDS)
+        return (*fields, "cases_of_order", "shipments_of_order") if obj else fields
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
         # Integrations refer to an order by marketplace and id: both are fixed once created.
