@@ -88,7 +88,9 @@ def build(parcels: int, now: dt.datetime) -> tuple[list[dict], list[dict]]:
     for n in range(parcels):
         start = placed + dt.timedelta(days=3, minutes=n)
         statuses = ["picked_up", "in_transit", "out_for_delivery", "delivered"]
-        if n % 50 == 11:
+        if n % 50 == 11:  # held at customs now: a case opens, the clearance e-mail is queued
+            statuses = ["picked_up", "in_transit", "in_transit", "in_transit", "customs_hold"]
+        elif n % 50 == 23:  # held and cleared since: nothing to open
             statuses = ["picked_up", "customs_hold", "in_transit", "customs_cleared", "delivered"]
         elif n % 50 == 7:
             statuses = ["picked_up", "in_transit", "returned_to_sender", "in_transit"]

@@ -90,7 +90,8 @@ def plain_scans(data: Any) -> list[dict[str, Any]] | None:
     for item in data:
         if not isinstance(item, dict) or not _REQUIRED <= item.keys() <= set(EVENT_FIELDS):
             return None
-        if not all(isinstance(item[name], str) for name in item.keys() & _TEXT_FIELDS):
+        texts = [item[name] for name in item.keys() & _TEXT_FIELDS]
+        if not all(isinstance(text, str) and "\x00" not in text for text in texts):
             return None
         raw = item["occurred_at"]
         if not isinstance(raw, str):

@@ -53,7 +53,7 @@ from ..choices import (
 from ..errors import CaseRefused, DomainError, ErrorCode
 from ..events import TrackingEventRecorded
 from ..kernel import CaseAction, case_actions_batch, check_not_future
-from ..models import Case, Order, Shipment, TrackingEvent
+from ..models import PLAUSIBLE_DATES, Case, Order, Shipment, TrackingEvent
 from ..signals import tracking_events_recorded
 from .orders_bulk import _error
 
@@ -127,6 +127,13 @@ def _text(
     if not isinstance(value, str):
         errors.append(_error(index, field, ErrorCode.INVALID_VALUE.value, _("Give a text.")))
         return ""
+    if "\x00" in value:  # PostgreSQL stores no NUL character
+        errors.append(
+            _error(
+                index, field, ErrorCode.INVALID_VALUE.value, _("Null characters are not allowed.")
+            )
+        )
+        value = value.replace("\x00", "")
     value = value.strip()
     if required and not value:
         errors.append(_error(index, field, ErrorCode.REQUIRED.value, _("This field is required.")))
@@ -146,7 +153,7 @@ def _text(
 # -- importing scans ------------------------------------------------------------------------------
 
 
-def tracking_events_import(  # noqa: C901
+def tracking_events_import(  # noqa: C901, PLR0912
     *, items: Sequence[Mapping[str, Any]], marketplace_ids: Iterable[int] | None = None
 ) -> TrackingBatchResult:
     """Record the carrier scans ``items`` (each with the fields of ``EVENT_FIELDS``), all or
@@ -204,6 +211,16 @@ def tracking_events_import(  # noqa: C901
                     "occurred_at",
                     ErrorCode.REQUIRED.value,
                     _("Give the time of the scan, with its time zone offset."),
+                )
+            )
+        elif not _plausible(occurred_at):
+            errors.append(
+                _error(
+                    index,
+                    "occurred_at",
+                    ErrorCode.INVALID_VALUE.value,
+                    _("Give a time between %(first)s and %(last)s.")
+                    % {"first": PLAUSIBLE_DATES[0], "last": PLAUSIBLE_DATES[1]},
                 )
             )
         else:
@@ -333,6 +350,17 @@ def _insert_events(
             ]
             linked = [shipments.get((row["carrier"], row["tracking_number"])) for row in chunk]
             cursor.execute(sql, [now, batch, *columns, linked])
+
+
+def _plausible(moment: dt.datetime) -> bool:
+    """Within ``PLAUSIBLE_DATES``, read in UTC (a time near year 1 or 9999 cannot be stored)."""
+    if moment.tzinfo is None:
+        return True  # refused by check_not_future, in its own words
+    try:
+        day = moment.astimezone(dt.UTC).date()
+    except OverflowError:
+        return False
+    return PLAUSIBLE_DATES[0] <= day <= PLAUSIBLE_DATES[1]
 
 
 def _not_yours(

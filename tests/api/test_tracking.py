@@ -206,3 +206,14 @@ def test_the_schema_documents_the_endpoints(api):
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert "/api/v1/tracking-events/" in schema["paths"]
     assert "/api/v1/shipments/" in schema["paths"]
+
+
+def test_a_nul_character_is_refused_not_stored(api, base):
+    response = post(
+        api,
+        "/api/v1/tracking-events/",
+        [{**scan("SF8", "1", "in_transit", base), "location": "a\x00b"}],
+    )
+    body = assert_problem(response, 400, "invalid")
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [(0, "location")]
+    assert TrackingEvent.objects.count() == 0

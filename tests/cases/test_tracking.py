@@ -334,3 +334,12 @@ def test_a_tracking_number_of_another_order_is_refused(base):
     [error] = refused.value.details["errors"]
     assert (error["field"], error["code"]) == ("tracking_number", "duplicate")
     assert Shipment.objects.count() == 1
+
+
+def test_a_time_outside_the_plausible_years_is_refused(base):
+    ancient = dt.datetime.fromisoformat("0001-01-01T00:00:00+23:59")
+    with pytest.raises(CaseRefused) as refused:
+        tracking_events_import(items=[scan("SF100", "e1", "picked_up", ancient)])
+    [error] = refused.value.details["errors"]
+    assert (error["field"], error["code"]) == ("occurred_at", "invalid_value")
+    assert TrackingEvent.objects.count() == 0

@@ -135,6 +135,7 @@ def test_internal_notes_are_in_the_pack_only_when_asked_for(claim, system_actor,
     assert manifest["internal_notes"] is True
     text = pdf_text(archive.read("summary.pdf"), tmp_path)
     assert "packing was thin" in text
+    assert "NOTE INTERNE" in text and "Dossier de litige" in text  # in French
 
 
 def test_a_video_above_the_marketplace_limit_is_linked_by_hash(system_actor, tmp_path):
