@@ -359,7 +359,10 @@ def explain(client: Client, params: dict) -> None:
     """Print the plan of the list's main query (PostgreSQL)."""
     with CaptureQueriesContext(connection) as captured:
         client.get("/admin/cases/case/", params)
-    main = max(captured.captured_queries, key=lambda q: float(q["time"]))
+    # The page query, not the paginator's own row estimate (an EXPLAIN already: explaining it
+    # again was the crash on PostgreSQL).
+    pages = [q for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    main = max(pages, key=lambda q: float(q["time"]))
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + main["sql"])
         print("\n".join(row[0] for row in cursor.fetchall()))
