@@ -51,6 +51,11 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 if not os.environ.get("DATABASE_URL"):
     (ROOT / "var").mkdir(exist_ok=True)
     os.environ["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench-perf.sqlite3'}"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
+
+import django  # noqa: E402
+
+django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -58,7 +63,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from api.models import ApiClient  # noqa: E402
-from bench import admin_changelist as filler  # noqa: E402  (sets Django up)
+from bench import admin_changelist as filler  # noqa: E402
 from cases.models import Case, CaseEvent, Order  # noqa: E402
 from jobs.models import DeadlineAlert  # noqa: E402
 from jobs.sweep import deadline_sweep_run, new_findings_query  # noqa: E402
