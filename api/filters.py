@@ -34,7 +34,8 @@ class ApiFilterBackend(django_filters.rest_framework.DjangoFilterBackend):
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         try:
-            return super().filter_queryset(request, queryset, view)
+            filtered: QuerySet = super().filter_queryset(request, queryset, view)
+            return filtered
         except ValidationError as exc:
             raise QueryParametersInvalid(exc.detail) from exc
         except DjangoValidationError as exc:  # raised by a filter method (marketplace codes)
@@ -178,7 +179,7 @@ class StrictFilterSet(django_filters.FilterSet):
     """A parameter given with no value (``?due_after=``) is an error, not silently ignored."""
 
     def is_valid(self) -> bool:
-        valid = super().is_valid()
+        valid: bool = super().is_valid()
         for name in self.filters:
             if name in self.data and self.data.get(name) == "":
                 self.form.add_error(name, _("Give a value, or leave the parameter out."))

@@ -30,7 +30,7 @@ from cases.actors import Actor
 from cases.choices import CLOSED_STATES, CaseState, Door
 from cases.deadlines import DeadlineStatus, active_deadlines, deadline_status, due_horizon
 from cases.events import DeadlineAtRisk, DeadlineMissed
-from cases.kernel import CaseAction, case_actions_batch
+from cases.kernel import CaseAction, PendingEvent, case_actions_batch
 from cases.models import Case
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
@@ -45,7 +45,10 @@ BATCH = 500
 # The late-shipment escalation tells people what to do about the supplier clocks.
 ESCALATION_CLOCKS = frozenset({Clock.SUPPLIER_CONTACT, Clock.SUPPLIER_SWITCH})
 _LEVEL_OF = {DeadlineStatus.AT_RISK: AlertLevel.AT_RISK, DeadlineStatus.OVERDUE: AlertLevel.OVERDUE}
-_EVENT_OF = {AlertLevel.AT_RISK: DeadlineAtRisk, AlertLevel.OVERDUE: DeadlineMissed}
+_EVENT_OF: dict[str, type[DeadlineAtRisk] | type[DeadlineMissed]] = {
+    AlertLevel.AT_RISK: DeadlineAtRisk,
+    AlertLevel.OVERDUE: DeadlineMissed,
+}
 
 
 @dataclass
@@ -166,7 +169,7 @@ def new_findings_query(
 Finding = tuple[str, str, dt.datetime, int]  # clock, level, due at, business days left
 
 
-def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) -> int:
+def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) -> int:  # noqa: C901
     findings: dict[int, list[Finding]] = {}
     for case in batch:
         case.marketplace = marketplace  # one object for the batch: no query per case
@@ -216,8 +219,16 @@ def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) 
                 # A missed deadline happened when it passed; a risk when it is seen.
                 occurred_at=due_at if level == AlertLevel.OVERDUE else at,
             )
-            act.after_write(
-                lambda clock=clock, level=level, due_at=due_at, pending=pending: alerts.append(
+
+            # Defaults bind this finding's values (the loop goes on); ``pending.row`` is read
+            # when the callback runs, once the event is written.
+            def write_alert(
+                clock: str = clock,
+                level: str = level,
+                due_at: dt.datetime = due_at,
+                pending: PendingEvent = pending,
+            ) -> None:
+                alerts.append(
                     DeadlineAlert(
                         case_id=act.case.pk,
                         clock=clock,
@@ -227,7 +238,8 @@ def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) 
                         event=pending.row,
                     )
                 )
-            )
+
+            act.after_write(write_alert)
             created += 1
         if act.case.pk == last_of_chunk[0]:  # the chunk's last callback: after every alert's
             act.after_write(write_alerts)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from django.urls import reverse
 from django.utils import timezone
@@ -35,7 +36,7 @@ from .base import InputSerializer, unknown_field_errors
 from .orders import OrderSerializer
 
 
-def _absolute(context: dict[str, Any], path: str) -> str:
+def _absolute(context: Mapping[str, Any], path: str) -> str:
     request = context.get("request")
     return request.build_absolute_uri(path) if request is not None else path
 
@@ -46,9 +47,9 @@ def _absolute(context: dict[str, Any], path: str) -> str:
 class TransitionOptionSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="What to send as `transition`.")
     target = serializers.CharField(help_text="The state the case will be in.")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
     requires_reason = serializers.BooleanField()
-    help_text = serializers.CharField()
+    help_text = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class DeadlineSerializer(serializers.Serializer):
@@ -74,7 +75,7 @@ class DeadlineSerializer(serializers.Serializer):
 class EvidenceSerializer(ApiModelSerializer):
     """A stored photo or video (metadata) and the link to download it with the client's key."""
 
-    evidence_request = serializers.PrimaryKeyRelatedField(
+    evidence_request: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
         source="request",
         read_only=True,
         allow_null=True,
@@ -85,7 +86,7 @@ class EvidenceSerializer(ApiModelSerializer):
 
     class Meta:
         model = Evidence
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "media_type",
             "content_type",
@@ -108,7 +109,7 @@ class EvidenceSerializer(ApiModelSerializer):
             "download_url",
             "thumbnail_url",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     def _case_reference(self, evidence: Evidence) -> str:
         case = self.context.get("case")
@@ -135,9 +136,9 @@ class EvidenceSerializer(ApiModelSerializer):
 
 class ChecklistItemSerializer(InputSerializer):
     key = serializers.CharField(max_length=64)
-    label = serializers.CharField(max_length=200)
+    label = serializers.CharField(max_length=200)  # type: ignore[assignment]  # a field named like a Field attribute
     hint = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    required = serializers.BooleanField(default=True)
+    required = serializers.BooleanField(default=True)  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class ChecklistItemInputField(serializers.JSONField):
@@ -189,7 +190,7 @@ class EvidenceRequestSerializer(ApiModelSerializer):
 
     class Meta:
         model = EvidenceRequest
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "audience",
             "checklist",
@@ -202,7 +203,7 @@ class EvidenceRequestSerializer(ApiModelSerializer):
             "url",
             "expires_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     @extend_schema_field(ChecklistItemSerializer(many=True))
     def get_checklist(self, evidence_request: EvidenceRequest) -> list[dict[str, Any]]:
@@ -229,7 +230,7 @@ class RefundRequestSerializer(ApiModelSerializer):
 
     class Meta:
         model = RefundRequest
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "external_id",
             "amount",
@@ -243,7 +244,7 @@ class RefundRequestSerializer(ApiModelSerializer):
             "rejection_note",
             "overturned_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
 
 class EventActorSerializer(serializers.Serializer):
@@ -280,7 +281,7 @@ class CaseEventSerializer(ApiModelSerializer):
 
     class Meta:
         model = CaseEvent
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "type",
             "title",
@@ -296,10 +297,11 @@ class CaseEventSerializer(ApiModelSerializer):
             "reason",
             "data",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     def _rendered(self, event: CaseEvent) -> RenderedEvent:
-        cache = self.context.setdefault("rendered_events", {})
+        # The serializer's context is the dict the view gave (the stubs say Mapping).
+        cache: dict[int, RenderedEvent] = cast(dict, self.context).setdefault("rendered_events", {})
         if event.pk not in cache:
             cache[event.pk] = render_event(event, self.context.get("render_context"))
         return cache[event.pk]
@@ -328,7 +330,7 @@ class CaseSerializer(ApiModelSerializer):
 
     class Meta:
         model = Case
-        fields = (
+        fields: tuple[str, ...] = (
             "reference",
             "url",
             "marketplace",
@@ -361,7 +363,7 @@ class CaseSerializer(ApiModelSerializer):
             "created_at",
             "updated_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     @extend_schema_field(serializers.URLField())
     def get_url(self, case: Case) -> str:
@@ -372,13 +374,13 @@ class CaseSerializer(ApiModelSerializer):
             return super().to_representation(instance)
         writer = self.context.get("_case_row")
         if writer is None:
-            writer = self.context["_case_row"] = CaseRowWriter(self)
+            writer = cast(dict, self.context)["_case_row"] = CaseRowWriter(self)
         return writer.row(instance)
 
     def _now(self) -> dt.datetime:
-        now = self.context.get("now")
+        now: dt.datetime | None = self.context.get("now")
         if now is None:
-            now = self.context["now"] = timezone.now()
+            now = cast(dict, self.context)["now"] = timezone.now()
         return now
 
     @extend_schema_field(serializers.BooleanField())
@@ -391,7 +393,7 @@ class CaseDetailSerializer(CaseSerializer):
     """Everything about a case: what the client may do now, deadlines, evidence, refunds and
     the whole history."""
 
-    order = OrderSerializer(read_only=True)
+    order = OrderSerializer(read_only=True)  # type: ignore[assignment]  # the whole order here
     description = serializers.CharField(read_only=True)
     available_transitions = serializers.SerializerMethodField()
     deadlines = serializers.SerializerMethodField()
@@ -401,7 +403,7 @@ class CaseDetailSerializer(CaseSerializer):
     history = CaseEventSerializer(source="events", many=True, read_only=True)
 
     class Meta(CaseSerializer.Meta):
-        fields = (
+        fields: tuple[str, ...] = (
             *CaseSerializer.Meta.fields,
             "description",
             "available_transitions",
@@ -411,22 +413,22 @@ class CaseDetailSerializer(CaseSerializer):
             "refund_requests",
             "history",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     @extend_schema_field(TransitionOptionSerializer(many=True))
     def get_available_transitions(self, case: Case) -> list[dict[str, Any]]:
         """What this client may call now, and the state each leads to."""
         options = case_available_transitions(case, self.context["actor"], at=self._now())
-        return TransitionOptionSerializer(options, many=True).data
+        return list(TransitionOptionSerializer(options, many=True).data)
 
     @extend_schema_field(DeadlineSerializer(many=True))
     def get_deadlines(self, case: Case) -> list[dict[str, Any]]:
-        return DeadlineSerializer(case_deadlines(case, at=self._now()), many=True).data
+        return list(DeadlineSerializer(case_deadlines(case, at=self._now()), many=True).data)
 
     @extend_schema_field(EvidenceSerializer(many=True))
     def get_evidence(self, case: Case) -> list[dict[str, Any]]:
         context = {**self.context, "case": case}
-        return EvidenceSerializer(case.evidence.all(), many=True, context=context).data
+        return list(EvidenceSerializer(case.evidence.all(), many=True, context=context).data)
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -528,7 +530,7 @@ class EvidenceUploadSerializer(InputSerializer):
         allow_empty_file=True,
         help_text="A photo (JPEG, PNG, WebP, HEIC) or a video (MP4, MOV, WebM).",
     )
-    source = ApiChoiceField(
+    source = ApiChoiceField(  # type: ignore[assignment]  # a field named like a Field attribute
         choices=[EvidenceSource.API, EvidenceSource.CUSTOMER, EvidenceSource.PARTNER],
         default=EvidenceSource.API,
         help_text="Who made the file: api (default), customer or partner.",

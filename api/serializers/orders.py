@@ -17,6 +17,7 @@ from cases.services.orders import ORDER_FIELDS
 from cases.services.orders_bulk import MAX_BATCH
 
 from ..fields import ApiModelSerializer, MarketplaceCodeField
+from .tracking import ShipmentOfOrderSerializer
 
 
 class OrderListSerializer(serializers.ListSerializer):
@@ -36,11 +37,25 @@ class OrderSerializer(ApiModelSerializer):
     """An order on a marketplace, identified by (marketplace, external_id)."""
 
     marketplace = MarketplaceCodeField()
+    shipments = ShipmentOfOrderSerializer(
+        many=True,
+        required=False,
+        write_only=True,
+        help_text="The order's parcels (carrier, tracking number): carrier scans received "
+        "before for them are matched now.",
+    )
 
     class Meta:
         model = Order
-        fields = ("marketplace", "external_id", *ORDER_FIELDS, "created_at", "updated_at")
-        read_only_fields = ("created_at", "updated_at")
+        fields: tuple[str, ...] = (
+            "marketplace",
+            "external_id",
+            *ORDER_FIELDS,
+            "shipments",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields: tuple[str, ...] = ("created_at", "updated_at")
         # Upserts by (marketplace, external_id): an existing pair is an update, not an error.
         validators: list[Any] = []
         list_serializer_class = OrderListSerializer
@@ -64,7 +79,7 @@ class _Slow(Exception):
 _DECIMAL_TEXT = re.compile(r"^[0-9]{1,10}(?:\.[0-9]{1,2})?$")
 
 
-def _light_reader(field: serializers.Field) -> Callable[[Any], Any]:
+def _light_reader(field: serializers.Field) -> Callable[[Any], Any]:  # noqa: C901
     """A converter giving what ``field.run_validation`` gives for the plain, valid values an
     integration sends (an ISO time with its offset, a code among the choices, a short string),
     and raising ``_Slow`` for anything else, invalid or merely unusual. It never refuses: the
@@ -134,7 +149,7 @@ def _light_reader(field: serializers.Field) -> Callable[[Any], Any]:
         return flag
     if isinstance(field, serializers.DecimalField) and field.decimal_places == 2:
         # Up to 10 digits before the point and 2 after: within max_digits 12, never negative.
-        assert field.max_digits is not None and field.max_digits >= 12
+        assert field.max_digits is not None and field.max_digits >= 12  # noqa: S101
         cents = Decimal("0.01")
 
         def amount(value: Any) -> Any:
@@ -204,13 +219,13 @@ def order_batch_validated(data: Any, context: dict[str, Any]) -> list[dict[str, 
         return light
     serializer = order_batch_serializer(data, context)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return list(serializer.validated_data)
 
 
 def order_batch_serializer(data: Any, context: dict[str, Any]) -> OrderListSerializer:
     """The serializer of ``POST /api/v1/orders/``: a list of up to 10,000 orders; fields left
     out of an existing order keep their value (only new orders need ``placed_at``)."""
-    return OrderSerializer(
+    return OrderSerializer(  # type: ignore[call-arg, return-value]  # many=True: the list
         data=data,
         many=True,
         partial=True,

@@ -86,7 +86,7 @@ def _lock_existing(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Order]:
     return found
 
 
-def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult:
+def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult:  # noqa: C901, PLR0912, PLR0915
     """Create or update orders by (marketplace, external id), all or nothing.
 
     Each item holds ``marketplace`` (a ``Marketplace``), ``external_id`` and any of
@@ -100,7 +100,7 @@ def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult
             _("Send at most %(max)s orders a request (this one has %(count)s); split the list.")
             % {"max": f"{MAX_BATCH:,}", "count": f"{len(items):,}"},
         )
-    known = set(ORDER_FIELDS)
+    known = set(ORDER_FIELDS) | {"shipments"}
     required = _required_for_new()
     errors: list[dict[str, Any]] = []
     seen: dict[tuple[int, str], int] = {}
@@ -195,6 +195,8 @@ def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult
                 order.pk = current.pk
                 recompute[current.pk] = order
             to_write.append(order)
+        shipments = _shipment_items(items, existing)
+        errors.extend(_shipment_errors(shipments))
         if errors:
             errors.sort(key=lambda error: error["index"])
             raise CaseRefused(
@@ -219,6 +221,8 @@ def order_bulk_upsert(*, items: Sequence[Mapping[str, Any]]) -> OrderBatchResult
         created -= raced
         updated += raced
         cases_recomputed = order_cases_deadlines_refresh(list(recompute))
+        if shipments:
+            _shipments_write(shipments)
     return OrderBatchResult(
         received=len(items),
         created=created,
@@ -243,7 +247,7 @@ _PLAIN_EMAIL = re.compile(
 )
 
 
-def _plainly_valid(field: models.Field) -> Any:
+def _plainly_valid(field: models.Field) -> Any:  # noqa: PLR0911 (one test per kind of field)
     """A test of ``field``'s values that says True only for values ``field.clean`` accepts
     unchanged; False means "ask ``field.clean``", not "invalid"."""
     if isinstance(field, models.DateTimeField):
@@ -255,7 +259,7 @@ def _plainly_valid(field: models.Field) -> Any:
     if isinstance(field, models.DecimalField) and field.decimal_places == 2:
         # At most 10 digits before the point, 2 after, never negative (MinValueValidator 0).
         limit = Decimal(10) ** (field.max_digits - 2)
-        assert all(
+        assert all(  # noqa: S101
             type(v) is MinValueValidator and v.limit_value == 0
             for v in field.validators
             if not isinstance(v, DecimalValidator)
@@ -271,11 +275,15 @@ def _plainly_valid(field: models.Field) -> Any:
         if field.choices:
             allowed = frozenset(value for value, _label in field.flatchoices)
             return lambda value: isinstance(value, str) and value in allowed  # enums too
+        if longest is None:  # no length to hold a value to: ``field.clean`` decides
+            return lambda value: False
         return lambda value: type(value) is str and len(value) <= longest and "\x00" not in value
     if type(field) is models.EmailField:
         # A strict subset of what EmailValidator accepts (dot-atom ASCII local part, ASCII
         # domain labels not starting or ending with "-"); anything else is validated by it.
         longest = field.max_length
+        if longest is None:
+            return lambda value: False
         return lambda value: (
             type(value) is str and len(value) <= longest and _PLAIN_EMAIL.match(value) is not None
         )
@@ -289,7 +297,9 @@ _ALWAYS_CHECKED = frozenset({"external_id", "shipping_scope"})  # the key; deriv
 _PLAINLY_VALID = {name: _plainly_valid(field) for name, field in _ORDER_FIELDS_BY_NAME.items()}
 
 
-def _clean_new(order: Order, given: Mapping[str, Any], missing: list[str], *, now: dt.datetime):
+def _clean_new(
+    order: Order, given: Mapping[str, Any], missing: list[str], *, now: dt.datetime
+) -> None:
     """What ``full_clean(exclude=[marketplace, *missing])`` checks on a new order, on the
     fields it was given or derived (``external_id``, ``given``, the shipping scope)."""
     errors: dict[str, Any] = {}
@@ -328,7 +338,7 @@ def _insert_ignoring_existing(orders: list[Order]) -> set[tuple[int, str]] | Non
         Order.objects.bulk_create(orders, ignore_conflicts=True)
         return None
     table = Order._meta.db_table
-    names = [f.column for f in _INSERT_COLUMNS]
+    names = [f.column for f in _INSERT_COLUMNS if f.column is not None]  # concrete: all have one
     columns = ", ".join(connection.ops.quote_name(name) for name in names)
     attnames = [f.attname for f in _INSERT_COLUMNS]
     now = timezone.now()
@@ -398,3 +408,61 @@ def _without_pk(order: Order) -> Order:
     copy.pk = None
     copy.marketplace = order.marketplace
     return copy
+
+
+# -- shipments given with their orders ------------------------------------------------------------
+
+_ShipmentItem = tuple[int, int, tuple[int, str], Order | None, Mapping[str, Any]]
+
+
+def _shipment_items(
+    items: Sequence[Mapping[str, Any]], existing: dict[tuple[int, str], Order]
+) -> list[_ShipmentItem]:
+    """(order index, shipment index, order key, existing order or None, shipment) of the
+    ``shipments`` lists of the items."""
+    out: list[_ShipmentItem] = []
+    for index, item in enumerate(items):
+        marketplace, external_id = item.get("marketplace"), item.get("external_id")
+        if not isinstance(marketplace, Marketplace) or not external_id:
+            continue
+        key = (marketplace.pk, external_id)
+        for position, shipment in enumerate(item.get("shipments") or []):
+            out.append((index, position, key, existing.get(key), shipment))
+    return out
+
+
+def _shipment_errors(shipments: list[_ShipmentItem]) -> list[dict[str, Any]]:
+    from .tracking import shipments_check
+
+    errors = []
+    for order_index, position, _key, order, shipment in shipments:
+        for error in shipments_check([(order_index, order, shipment)]):
+            errors.append(
+                {**error, "field": "shipments", "pointer": f"/{order_index}/shipments/{position}"}
+            )
+    # Across the list: the same tracking number given for two orders.
+    seen: dict[tuple[str, str], tuple[int, tuple[int, str]]] = {}
+    for order_index, _position, key, _order, shipment in shipments:
+        number = (
+            str(shipment.get("carrier", "")).strip(),
+            str(shipment.get("tracking_number", "")).strip(),
+        )
+        if number in seen and seen[number][1] != key:
+            errors.append(
+                _error(
+                    order_index,
+                    "shipments",
+                    ErrorCode.DUPLICATE.value,
+                    _("Tracking number %(number)s is also given for item %(first)s.")
+                    % {"number": number[1], "first": seen[number][0]},
+                )
+            )
+        seen.setdefault(number, (order_index, key))
+    return errors
+
+
+def _shipments_write(shipments: list[_ShipmentItem]) -> None:
+    from .tracking import shipments_add
+
+    orders = _lock_existing({key for _i, _p, key, _o, _s in shipments})
+    shipments_add(items=[(orders[key], shipment) for _i, _p, key, _o, shipment in shipments])

@@ -17,6 +17,7 @@ from cases.choices import CaseKind
 from ..charts import PALETTE, Series, line_chart, stacked_bar_chart
 from ..dashboard import overview, rate_trend, weekly_openings
 from ..models import Dashboard
+from ..response_times import response_times
 from ..urgency import marketplaces_with_calendars
 
 
@@ -70,6 +71,8 @@ class DashboardAdmin(admin.ModelAdmin):
             "summaries": summaries,
             "selected": selected,
             "changelist": reverse("admin:cases_case_changelist"),
+            # Messages: response time per marketplace and agent (template response_times.html).
+            "response_times": response_times(at=at, marketplaces=[m.pk for m in marketplaces]),
         }
         if selected is not None:
             context.update(self._detail(selected, at=at))
