@@ -5,7 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ADDR ?= 127.0.0.1:8000
 
+<<<<<<< HEAD
+.PHONY: run test install lint bench bench-sqlite
+=======
 .PHONY: run test install lint bench serve worker release lock
+>>>>>>> main
 
 # Installs come from requirements.lock (every package pinned, with its hashes): the same
 # versions on every machine, a year from now too. `make lock` re-resolves it from pyproject.toml.
@@ -62,3 +66,14 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+
+## Benchmarks (issue 11) on a throw-away PostgreSQL behind gunicorn, each next to its raw
+## baseline: `make bench SIZE=1000000`; `make bench-sqlite` for the embedded database.
+SIZE ?= 100000
+REPEAT ?= 15
+bench: install
+	scripts/with-postgres $(PY) bench/perf.py --cases $(SIZE) --repeat $(REPEAT)
+
+bench-sqlite: install
+	rm -f var/bench-perf.sqlite3*
+	$(PY) bench/perf.py --cases $(SIZE) --repeat $(REPEAT) --only list

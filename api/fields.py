@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import MutableMapping
 from typing import Any
 
 from django.db import models
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -16,6 +18,9 @@ from cases.models import PLAUSIBLE_DATES
 from marketplaces.models import Marketplace
 
 from .serializers.base import RejectUnknownFieldsMixin
+
+# (serializer class, language) -> its fields as ModelSerializer.get_fields builds them.
+_MODEL_SERIALIZER_FIELDS: dict[tuple[type, str | None], dict[str, serializers.Field]] = {}
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -76,6 +81,17 @@ class ApiModelSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
         models.DateTimeField: AwareDateTimeField,
     }
     serializer_choice_field = ApiChoiceField
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # DRF builds a model serializer's fields from the model's meta on every instance: 75
+        # fields and 200 translation look-ups for one case detail, more than its queries cost.
+        # They depend only on the class (and the language of their labels): built once, then
+        # copied (a field's copy is a new instance from its arguments, as DRF's own are).
+        key = (type(self), get_language())
+        built = _MODEL_SERIALIZER_FIELDS.get(key)
+        if built is None:
+            built = _MODEL_SERIALIZER_FIELDS[key] = super().get_fields()
+        return copy.deepcopy(built)
 
     def include_extra_kwargs(
         self, kwargs: MutableMapping[str, Any], extra_kwargs: MutableMapping[str, Any]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -116,6 +117,23 @@ def cases_with_new_findings(
     """
     if not marketplaces:
         return {}
+    sql, params = new_findings_query(
+        marketplaces=marketplaces, at=at, select="DISTINCT f.marketplace_id, f.id"
+    )
+    changed: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY f.marketplace_id, f.id", params)
+        for marketplace_id, case_id in cursor.fetchall():
+            changed.setdefault(marketplace_id, []).append(case_id)
+    return changed
+
+
+def new_findings_query(
+    *, marketplaces: list[Marketplace], at: dt.datetime, select: str
+) -> tuple[str, list[Any]]:
+    """The SQL of ``cases_with_new_findings`` selecting ``select`` from ``f`` (``id``,
+    ``marketplace_id``, ``clock``, ``due``) and ``level`` (what the alert's level would be),
+    with its parameters (the benchmark replays it as its baseline)."""
     adapt = connection.ops.adapt_datetimefield_value
     horizons = [(m.pk, adapt(at_risk_horizon(m, at))) for m in marketplaces]
     scope = " OR ".join("(marketplace_id = %s AND next_due_at < %s)" for _ in horizons)
@@ -132,12 +150,12 @@ def cases_with_new_findings(
         f"resolved_at, refund_awaiting_since, {due_columns}, "
         f"CASE marketplace_id {horizon_of} END AS horizon "
         f"FROM {Case._meta.db_table} WHERE state NOT IN ({closed}) AND ({scope})), "
-        f"found AS ({found}) "
-        f"SELECT DISTINCT f.marketplace_id, f.id FROM found f WHERE NOT EXISTS ("
+        f"found AS ({found}), "
+        "leveled AS (SELECT id, marketplace_id, clock, due, "
+        "CASE WHEN due < %s THEN 'overdue' ELSE 'at_risk' END AS level FROM found) "
+        f"SELECT {select} FROM leveled f WHERE NOT EXISTS ("
         f"SELECT 1 FROM {DeadlineAlert._meta.db_table} a WHERE a.case_id = f.id "
-        "AND a.clock = f.clock AND a.due_at = f.due "
-        "AND a.level = CASE WHEN f.due < %s THEN 'overdue' ELSE 'at_risk' END) "
-        "ORDER BY f.marketplace_id, f.id"
+        "AND a.clock = f.clock AND a.due_at = f.due AND a.level = f.level)"
     )
     params = [
         *(value for pair in horizons for value in pair),
@@ -145,12 +163,7 @@ def cases_with_new_findings(
         *(value for pair in horizons for value in pair),
         adapt(at),
     ]
-    changed: dict[int, list[int]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for marketplace_id, case_id in cursor.fetchall():
-            changed.setdefault(marketplace_id, []).append(case_id)
-    return changed
+    return sql, params
 
 
 Finding = tuple[str, str, dt.datetime, int]  # clock, level, due at, business days left

@@ -600,6 +600,21 @@ _CASE_TIMES = frozenset(
 )
 
 
+# The columns a list row needs (``CaseRowWriter``): the case's own fields, its order's external id
+# and its assignee's user name. Loading only these, not the order's 30 columns and the user's 11,
+# halves what the database sends and what the ORM converts per page.
+CASE_LIST_COLUMNS = (
+    *(
+        name
+        for name in CaseSerializer.Meta.fields
+        if name not in {"url", "marketplace", "order", "assignee", "overdue"}
+    ),
+    "marketplace_id",
+    "order__external_id",
+    "assignee__username",
+)
+
+
 class CaseRowWriter:
     """A case list row, written as ``CaseSerializer``'s fields would write it, without DRF's
     per-field machinery: at 50 rows of 31 fields that machinery (a time-zone look-up for every

@@ -50,6 +50,7 @@ from ..pagination import CaseEventPagination, KeysetPagination
 from ..parsers import LimitedJSONParser, UploadParser
 from ..problems import HeaderInvalid
 from ..serializers.cases import (
+    CASE_LIST_COLUMNS,
     CaseCreateSerializer,
     CaseDetailSerializer,
     CaseEventSerializer,
@@ -131,7 +132,8 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         if self.action == "list":
             # Scoped to the marketplaces asked for (among the client's) in one condition.
             narrowed = narrowed_marketplace_ids(self.request, self.marketplaces)
-            return case_list(marketplace_ids=narrowed or self.marketplace_ids)
+            cases = case_list(marketplace_ids=narrowed or self.marketplace_ids)
+            return cases.only(*CASE_LIST_COLUMNS)
         return case_list(marketplace_ids=self.marketplace_ids)
 
     # -- loading --------------------------------------------------------------------------
