@@ -9,9 +9,18 @@ and so on); the screens live here, above the apps whose data they show.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import cases, dashboard, events, evidence, orders, refunds, saved_views
+from . import cases, dashboard, events, evidence, orders, refunds, returns, saved_views
 
-__all__ = ["cases", "dashboard", "events", "evidence", "orders", "refunds", "saved_views"]
+__all__ = [
+    "cases",
+    "dashboard",
+    "events",
+    "evidence",
+    "orders",
+    "refunds",
+    "returns",
+    "saved_views",
+]
 
 admin.site.site_header = _("aftersales · support workspace")
 admin.site.site_title = _("aftersales")
