@@ -1,21 +1,23 @@
 """The work queues linked from the admin's home page ("My overdue cases"...): saved case-list
-links with a count. The counts stop at ``COUNT_CAP`` so that the home page never counts a large
-table."""
+links with a count, and the answers waiting (conversations, return requests). The case counts
+stop at ``COUNT_CAP`` so that the home page never counts a large table; the page makes a fixed
+number of queries (``tests/admin/test_home_counts.py``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
-from django.urls import reverse
+from django.db.models import Count, Q, QuerySet
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import CaseState
-from cases.models import Case
+from cases.models import Case, ReturnRequest
 from cases.selectors import open_cases_q
+from messaging.selectors import inbox_counts
 
 from .counting import bounded_count
 from .filters import MINE, UNASSIGNED, assignee_q, refund_q, request_now
@@ -95,4 +97,67 @@ def queue_links(request: Any) -> list[QueueLink]:
     return [
         QueueLink(queue, bounded_count(queue_queryset(queue, request), COUNT_CAP))
         for queue in QUEUES
+    ]
+
+
+@dataclass(frozen=True)
+class CountLink:
+    """A count on the home page beside the case queues: conversations and return requests.
+    ``url`` is None where the list it would open does not exist."""
+
+    key: str
+    label: Promise
+    count: int
+    url: str | None = None
+    alert: bool = False
+
+    @property
+    def count_text(self) -> str:
+        return f"{COUNT_CAP}+" if self.count > COUNT_CAP else str(self.count)
+
+
+def _url(name: str, query: dict[str, str] | None = None) -> str | None:
+    try:
+        base = reverse(name)
+    except NoReverseMatch:
+        return None
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def answer_links(request: Any) -> list[CountLink]:
+    """Conversations waiting for the seller's answer (``messaging.selectors.inbox_counts``, one
+    query) and return requests awaiting an answer (one query)."""
+    at = request_now(request)
+    conversations = inbox_counts(at=at, user=request.user)
+    inbox = _url("admin:messaging_conversation_changelist")
+    returns = ReturnRequest.objects.filter(decision="", is_valid=True).aggregate(
+        waiting=Count("pk"), overdue=Count("pk", filter=Q(response_due_at__lt=at))
+    )
+    return [
+        CountLink(
+            "conversations",
+            _("Conversations needing an answer"),
+            conversations["needs_answer"],
+            inbox,
+        ),
+        CountLink(
+            "conversations_overdue",
+            _("Conversations answered too late already"),
+            conversations["overdue"],
+            inbox,
+            alert=True,
+        ),
+        CountLink(
+            "returns",
+            _("Return requests awaiting an answer"),
+            returns["waiting"] or 0,
+            _url("admin:cases_returnrequest_changelist", {"answered": "no"}),
+        ),
+        CountLink(
+            "returns_overdue",
+            _("Return requests past their answer clock"),
+            returns["overdue"] or 0,
+            _url("admin:cases_returnrequest_changelist", {"clock": "overdue"}),
+            alert=True,
+        ),
     ]

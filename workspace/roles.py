@@ -30,6 +30,8 @@ AGENT_PERMISSIONS: tuple[str, ...] = (
     *_crud("cases", "evidence", "view", "add", "change"),
     *_crud("cases", "evidencerequest", "view", "add", "change"),
     *_crud("cases", "refundrequest", "view", "add", "change"),
+    # Return requests are imported; agents answer them (change = answer, once).
+    *_crud("cases", "returnrequest", "view", "change"),
     "cases.view_caseevent",
     "marketplaces.view_marketplace",
     "marketplaces.view_calendarexception",

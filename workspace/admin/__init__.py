@@ -19,6 +19,7 @@ from . import (
     orders,
     privacy,
     refunds,
+    returns,
     saved_views,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "orders",
     "privacy",
     "refunds",
+    "returns",
     "saved_views",
 ]
 

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import get_language
 
-from ..queues import queue_links
+from ..queues import answer_links, queue_links
 
 register = template.Library()
 
@@ -21,6 +21,14 @@ def work_queues(context: dict[str, Any]) -> list[Any]:
     if request is None or not request.user.has_perm("cases.view_case"):
         return []
     return queue_links(request)
+
+
+@register.simple_tag(takes_context=True)
+def answers_waiting(context: dict[str, Any]) -> list[Any]:
+    request = context.get("request")
+    if request is None or not request.user.has_perm("cases.view_case"):
+        return []
+    return answer_links(request)
 
 
 @register.simple_tag(takes_context=True)
