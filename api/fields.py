@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import MutableMapping
 from typing import Any
 
 from django.db import models
@@ -77,8 +78,8 @@ class ApiModelSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     serializer_choice_field = ApiChoiceField
 
     def include_extra_kwargs(
-        self, kwargs: dict[str, Any], extra_kwargs: dict[str, Any]
-    ) -> dict[str, Any]:
+        self, kwargs: MutableMapping[str, Any], extra_kwargs: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         blank = kwargs.get("allow_blank")
         kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
         if blank and kwargs.get("read_only") and "choices" in kwargs:
@@ -102,7 +103,8 @@ class MarketplaceCodeField(serializers.Field):
     }
 
     def _marketplaces(self) -> dict[str, Marketplace]:
-        return self.context.get("marketplaces", {})
+        marketplaces: dict[str, Marketplace] = self.context.get("marketplaces", {})
+        return marketplaces
 
     def to_internal_value(self, data: Any) -> Marketplace:
         if not isinstance(data, str) or not data:
@@ -129,7 +131,7 @@ class MarketplaceCodeField(serializers.Field):
     def to_representation(self, value: Any) -> str:
         if isinstance(value, Marketplace):
             return value.code
-        return self.context["marketplace_codes"][value]
+        return str(self.context["marketplace_codes"][value])
 
 
 class PlausibleDateField(serializers.DateField):
@@ -156,10 +158,10 @@ class ChoiceNameField(ApiChoiceField):
         self.names = {member.value: name for name, member in self.by_name.items()}
         super().__init__(choices=[(name, m.label) for name, m in self.by_name.items()], **kwargs)
 
-    def to_internal_value(self, data: Any) -> int:
+    def to_internal_value(self, data: Any) -> int:  # type: ignore[override]  # a choice by name, stored as its number
         return int(self.by_name[super().to_internal_value(data)])
 
-    def to_representation(self, value: Any) -> str | None:
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]  # None stays null
         if value is None:
             return None
         return self.names.get(int(value), str(value))

@@ -171,6 +171,8 @@ class WebhookEventType(models.TextChoices):
     DEADLINES_CHANGED = "case.deadlines_changed", _("Case deadlines recomputed")
     # A reply entered the outbox: push connectors send it (``api.webhooks.messages``).
     MESSAGE_OUTBOUND = "message.outbound", _("Reply to send")
+    # A carrier scan of a parcel of a known order (``api.webhooks.tracking``).
+    TRACKING_EVENT = "tracking.event", _("Carrier tracking event")
 
 
 ALL_EVENTS = "*"

@@ -5,7 +5,7 @@ overview text (``api/overview.md``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -42,7 +42,7 @@ class FieldErrorSerializer(serializers.Serializer):
 class ProblemTransitionSerializer(serializers.Serializer):
     name = serializers.CharField()
     target = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -54,7 +54,7 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in words for people.")
     code = serializers.CharField(help_text="Stable code for programs (see /api/problems/).")
     instance = serializers.CharField(required=False, help_text="The path of the request.")
-    errors = FieldErrorSerializer(many=True, required=False)
+    errors = FieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]  # the problem member, not Serializer.errors
     available_transitions = ProblemTransitionSerializer(
         many=True, required=False, help_text="On transition refusals: what can run now."
     )
@@ -114,8 +114,10 @@ class ProblemAutoSchema(AutoSchema):
         statuses.extend(extra.get(getattr(self.view, "action", None), ()))
         return sorted(set(statuses))
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
-        responses = super()._get_response_bodies(direction)
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
         component = self.resolve_serializer(ProblemSerializer, "response")
         for status in self._problem_statuses():
             responses.setdefault(
@@ -130,7 +132,7 @@ class ProblemAutoSchema(AutoSchema):
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         # drf-spectacular has no setting for closed objects: a body serializer that refuses
         # unknown fields (serializers.base) says so in its request component.
-        schema = super()._map_basic_serializer(serializer, direction)
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(
             force_instance(serializer), RejectUnknownFieldsMixin
         ):

@@ -634,7 +634,7 @@ def main() -> int:
             _counts, warm = timed(METRICS[metric].counts, window)
             say(
                 f"{code:<11} {metric:<28} {counts_cold.denominator:>12,} "
-                f"{str(counts_cold.value):>12} {cold:>9.0f} {warm:>9.0f}"
+                f"{counts_cold.value!s:>12} {cold:>9.0f} {warm:>9.0f}"
             )
 
     say("\nSample check: the aggregate query against a naive per-row Python computation")

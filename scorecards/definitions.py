@@ -34,6 +34,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -117,6 +118,19 @@ class Counts:
     value: Decimal | None
 
 
+@dataclass(frozen=True)
+class DayCounts:
+    """A metric's counts for the rows of one local day, known from ``known_day`` on (the day
+    itself, or for a metric exact in history, the day the numerator's event happened);
+    ``extra`` feeds ``settles_at`` (e.g. the latest promised ship date of the day's orders)."""
+
+    day: dt.date
+    known_day: dt.date
+    numerator: int
+    denominator: int
+    extra: Any = None
+
+
 def ratio(numerator: int, denominator: int) -> Decimal | None:
     if not denominator:
         return None
@@ -125,13 +139,22 @@ def ratio(numerator: int, denominator: int) -> Decimal | None:
     )
 
 
-def _seconds(value: Any) -> int:
-    """A summed duration as whole seconds (a timedelta on PostgreSQL and SQLite alike)."""
+def _micros(value: Any) -> int:
+    """A summed duration as whole microseconds (a timedelta on PostgreSQL, microseconds on
+    SQLite): exact, so that daily sums add up to the window's."""
     if value is None:
         return 0
     if isinstance(value, dt.timedelta):
-        return round(value.total_seconds())
-    return round(int(value) / 1_000_000)  # microseconds, as SQLite sums them
+        return value // dt.timedelta(microseconds=1)
+    return int(value)
+
+
+def _seconds_of(micros: int) -> int:
+    return round(micros / 1_000_000)
+
+
+def _day_of(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def duration(later: str, earlier: str) -> ExpressionWrapper:
@@ -154,6 +177,18 @@ class MetricDefinition:
     default_window_days: int | None = None
     # Columns of the CSV of the rows behind the metric: (header, value path).
     columns: tuple[tuple[str, str], ...] = ()
+    # Daily facts (``scorecards.facts``): the field whose local day a row belongs to (a date
+    # field is taken as is), and how long after that day's end the clock alone can still change
+    # the day's counts (a 24-hour rule: 24 h). ``None``: no rule of the clock, only recorded
+    # events move the counts, so a fact stays true until a row of its day changes.
+    anchor: str = ""
+    anchor_is_date: bool = False
+    settle_lag: dt.timedelta | None = None
+    # Whether the facts also answer a window that ended in the past (each fact says from which
+    # day it is known); otherwise such windows are counted from the rows.
+    history_exact: bool = False
+    # The parameters that change a day's counts (facts are rebuilt when they change).
+    fact_parameters: tuple[str, ...] = ()
 
     @property
     def note(self) -> str:
@@ -161,6 +196,33 @@ class MetricDefinition:
 
     def counts(self, window: Window) -> Counts:
         raise NotImplementedError
+
+    # -- daily facts -----------------------------------------------------------------------------
+
+    def fact_day(self, window: Window) -> Any:
+        if self.anchor_is_date:
+            return F(self.anchor)
+        return TruncDate(self.anchor, tzinfo=window.calendar.tz)
+
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        """The window's counts per local day of the anchor (and day they are known from), as
+        ``combine`` adds them up: the same rows and conditions as ``counts``."""
+        raise NotImplementedError
+
+    def combine(self, window: Window, days: list[DayCounts]) -> Counts:
+        """The window's figures from its days' counts."""
+        return self.figures(
+            sum(d.numerator for d in days), sum(d.denominator for d in days), window
+        )
+
+    def figures(self, numerator: int, denominator: int, window: Window) -> Counts:
+        return Counts(numerator, denominator, ratio(numerator, denominator))
+
+    def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
+        """When the clock can no longer change the counts of ``day`` (None: it never can)."""
+        if self.settle_lag is None:
+            return None
+        return window.calendar.start_of_day(day + DAY) + self.settle_lag
 
     def problems(self, window: Window) -> QuerySet:
         """The rows behind the metric that hurt the score, worst or most recent first."""
@@ -187,6 +249,32 @@ class RatioMetric(MetricDefinition):
             ratio(totals["numerator"], totals["denominator"]),
         )
 
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        rows = (
+            self.base(window)
+            .annotate(fact_day=self.fact_day(window))
+            .values("fact_day")
+            .order_by()
+            .annotate(
+                denominator=Count("pk"),
+                numerator=Count("pk", filter=self.hit(window)),
+                **self.extra_aggregate(window),
+            )
+        )
+        return [
+            DayCounts(
+                _day_of(r["fact_day"]),
+                _day_of(r["fact_day"]),
+                r["numerator"],
+                r["denominator"],
+                r.get("extra"),
+            )
+            for r in rows
+        ]
+
+    def extra_aggregate(self, window: Window) -> dict[str, Any]:
+        return {}
+
     def problems(self, window: Window) -> QuerySet:
         # Annotate rather than negate: ``NOT`` over NULL columns would drop rows in SQL.
         flagged = self.base(window).annotate(
@@ -207,9 +295,27 @@ class AverageDurationMetric(MetricDefinition):
 
     def counts(self, window: Window) -> Counts:
         totals = self.base(window).aggregate(total=Sum("elapsed"), rows=Count("pk"))
-        seconds, rows = _seconds(totals["total"]), totals["rows"]
-        value = (Decimal(seconds) / rows).quantize(Decimal("0.01")) if rows else None
-        return Counts(seconds, rows, value)
+        return self.figures(_micros(totals["total"]), totals["rows"], window)
+
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        rows = (
+            self.base(window)
+            .annotate(fact_day=self.fact_day(window))
+            .values("fact_day")
+            .order_by()
+            .annotate(total=Sum("elapsed"), rows=Count("pk"))
+        )
+        day = _day_of
+        return [
+            DayCounts(day(r["fact_day"]), day(r["fact_day"]), _micros(r["total"]), r["rows"])
+            for r in rows
+        ]
+
+    def figures(self, numerator: int, denominator: int, window: Window) -> Counts:
+        """``numerator`` in microseconds (exact sums), shown in whole seconds."""
+        seconds = _seconds_of(numerator)
+        value = (Decimal(seconds) / denominator).quantize(Decimal("0.01")) if denominator else None
+        return Counts(seconds, denominator, value)
 
     def problems(self, window: Window) -> QuerySet:
         return self.base(window).order_by("-elapsed", "pk")
@@ -325,6 +431,8 @@ class RefundRejectionRate(RatioMetric):
     rejection the platform later overturned still counts: the seller did reject it."""
 
     code: str = "refund_rejection_rate"
+    anchor: str = "decided_at"
+    history_exact: bool = True
     label: str = "Refund-rejection rate"
     columns: tuple = REFUND_COLUMNS
 
@@ -348,6 +456,8 @@ class PlatformAssistanceRate(RatioMetric):
     end of the window / cases opened in the window."""
 
     code: str = "platform_assistance_rate"
+    anchor: str = "opened_at"
+    history_exact: bool = True
     label: str = "Platform-assistance rate"
     columns: tuple = CASE_COLUMNS
 
@@ -358,6 +468,26 @@ class PlatformAssistanceRate(RatioMetric):
 
     def hit(self, window: Window) -> Q:
         return Q(escalated_at__lt=window.observed_at)
+
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        # Opened cases count from their day; an escalation from the day it happened, so that
+        # the facts answer a window that ended before a later escalation.
+        base = self.base(window).annotate(fact_day=self.fact_day(window))
+        opened = base.values("fact_day").order_by().annotate(n=Count("pk"))
+        escalated = (
+            base.filter(self.hit(window))
+            .annotate(known=TruncDate("escalated_at", tzinfo=window.calendar.tz))
+            .values("fact_day", "known")
+            .order_by()
+            .annotate(n=Count("pk"))
+        )
+        days = [
+            DayCounts(_day_of(r["fact_day"]), _day_of(r["fact_day"]), 0, r["n"]) for r in opened
+        ]
+        for r in escalated:
+            day = _day_of(r["fact_day"])
+            days.append(DayCounts(day, max(day, _day_of(r["known"])), r["n"], 0))
+        return days
 
     def problems(self, window: Window) -> QuerySet:
         return super().problems(window).select_related("order").order_by("-escalated_at", "-pk")
@@ -375,6 +505,8 @@ class CarrierPickup24hRate(RatioMetric):
     24 hours are over."""
 
     code: str = "carrier_pickup_24h_rate"
+    anchor: str = "placed_at"
+    settle_lag: dt.timedelta | None = 24 * HOUR
     label: str = "Carrier pickup within 24 h"
     lower_is_better: bool = False
     columns: tuple = ORDER_COLUMNS
@@ -404,6 +536,7 @@ class AverageDeliveryTime(AverageDurationMetric):
     scores 3.8)."""
 
     code: str = "average_delivery_time"
+    anchor: str = "delivered_at"
     label: str = "Average delivery time"
     columns: tuple = ORDER_COLUMNS
 
@@ -423,6 +556,7 @@ class AverageFirstResponseTime(AverageDurationMetric):
     is not in the average (the message list shows it)."""
 
     code: str = "average_first_response_time"
+    anchor: str = "received_at"
     label: str = "Average first-response time"
     columns: tuple = MESSAGE_COLUMNS
 
@@ -455,6 +589,7 @@ class OrderDefectRate(RatioMetric):
     once. Amazon's 14-day offset for late claims is not applied: the window ends on as_of."""
 
     code: str = "order_defect_rate"
+    anchor: str = "placed_at"
     label: str = "Order Defect Rate"
     default_window_days: int = 60
     columns: tuple = ORDER_COLUMNS
@@ -484,6 +619,9 @@ class LateShipmentRate(RatioMetric):
     over."""
 
     code: str = "late_shipment_rate_30d"
+    anchor: str = "promised_ship_date"
+    anchor_is_date: bool = True
+    settle_lag: dt.timedelta | None = dt.timedelta(0)
     label: str = "Late shipment rate (30 days)"
     default_window_days: int = 30
     columns: tuple = ORDER_COLUMNS
@@ -513,6 +651,7 @@ class PreFulfilmentCancelRate(RatioMetric):
     count (Amazon counts seller-initiated cancellations only)."""
 
     code: str = "pre_fulfilment_cancel_rate"
+    anchor: str = "placed_at"
     label: str = "Pre-fulfilment cancel rate"
     default_window_days: int = 7
     columns: tuple = ORDER_COLUMNS
@@ -539,6 +678,7 @@ class ValidTrackingRate(RatioMetric):
     95 %": exactly 95 % misses it."""
 
     code: str = "valid_tracking_rate"
+    anchor: str = "shipped_at"
     label: str = "Valid tracking rate"
     lower_is_better: bool = False
     default_window_days: int = 30
@@ -567,6 +707,8 @@ class ReturnDissatisfactionRate(RatioMetric):
     48 hours with no other problem is not judged yet."""
 
     code: str = "return_dissatisfaction_rate"
+    anchor: str = "requested_at"
+    settle_lag: dt.timedelta | None = 48 * HOUR
     label: str = "Return Dissatisfaction Rate"
     default_window_days: int = 60
     columns: tuple = RETURN_COLUMNS
@@ -603,6 +745,8 @@ class ContactResponseRate(RatioMetric):
     not answered yet is not judged yet."""
 
     code: str = "contact_response_24h_30d"
+    anchor: str = "received_at"
+    settle_lag: dt.timedelta | None = 24 * HOUR
     label: str = "Contacts answered within 24 h (30 days)"
     lower_is_better: bool = False
     default_window_days: int = 30
@@ -634,6 +778,10 @@ class ContactResponseRate(RatioMetric):
 DEFAULT_RECENCY_WEIGHTS = [[30, 3], [90, 2], [365, 1]]
 
 
+def _recency_weights(window: Window) -> list[list[int]]:
+    return window.parameters.get("recency_weights") or DEFAULT_RECENCY_WEIGHTS
+
+
 @dataclass(frozen=True)
 class OrderQualityScore(MetricDefinition):
     """Weighted average of the order quality score of the orders placed in the window: 100 for
@@ -645,6 +793,8 @@ class OrderQualityScore(MetricDefinition):
     ``numerator`` is the weighted sum of scores, ``denominator`` the sum of weights."""
 
     code: str = "order_quality_score"
+    anchor: str = "placed_at"
+    settle_lag: dt.timedelta | None = dt.timedelta(0)
     label: str = "Order quality score"
     unit: Unit = Unit.SCORE
     lower_is_better: bool = False
@@ -652,7 +802,7 @@ class OrderQualityScore(MetricDefinition):
     columns: tuple = (("score", "quality_score"), ("weight", "weight"), *ORDER_COLUMNS)
 
     def base(self, window: Window) -> QuerySet:
-        weights = window.parameters.get("recency_weights") or DEFAULT_RECENCY_WEIGHTS
+        weights = _recency_weights(window)
         seller = Q(fulfilled_by=FulfilmentChannel.SELLER) & ~Q(_cancelled_unshipped(window))
         return (
             Order.objects.filter(marketplace=window.marketplace)
@@ -667,7 +817,12 @@ class OrderQualityScore(MetricDefinition):
                 ),
                 weight=Case(
                     *[
-                        When(placed_at__gte=window.end - int(days) * DAY, then=Value(int(weight)))
+                        When(
+                            placed_at__gte=window.calendar.start_of_day(
+                                window.as_of - dt.timedelta(days=int(days) - 1)
+                            ),
+                            then=Value(int(weight)),
+                        )
                         for days, weight in sorted(weights)
                     ],
                     default=Value(1),
@@ -681,11 +836,52 @@ class OrderQualityScore(MetricDefinition):
             points=Sum(F("quality_score") * F("weight"), output_field=BigIntegerField()),
             weights=Sum("weight", output_field=BigIntegerField()),
         )
-        points, weights = int(totals["points"] or 0), int(totals["weights"] or 0)
-        if not weights:
-            return Counts(points, weights, None)
-        value = max(Decimal(0), (Decimal(points) / weights).quantize(Decimal("0.01")))
-        return Counts(points, weights, value)
+        return self.figures(int(totals["points"] or 0), int(totals["weights"] or 0), window)
+
+    def figures(self, numerator: int, denominator: int, window: Window) -> Counts:
+        if not denominator:
+            return Counts(numerator, denominator, None)
+        value = max(Decimal(0), (Decimal(numerator) / denominator).quantize(Decimal("0.01")))
+        return Counts(numerator, denominator, value)
+
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        # Unweighted per day: the weight of a day depends on the window it is read in.
+        rows = (
+            self.base(window)
+            .annotate(fact_day=self.fact_day(window))
+            .values("fact_day")
+            .order_by()
+            .annotate(
+                points=Sum("quality_score", output_field=BigIntegerField()),
+                orders=Count("pk"),
+                extra=Max("promised_ship_date"),
+            )
+        )
+        return [
+            DayCounts(
+                _day_of(r["fact_day"]),
+                _day_of(r["fact_day"]),
+                int(r["points"] or 0),
+                r["orders"],
+                r["extra"],
+            )
+            for r in rows
+        ]
+
+    def combine(self, window: Window, days: list[DayCounts]) -> Counts:
+        tiers = sorted(_recency_weights(window))
+        points = weights = 0
+        for day in days:
+            age = (window.as_of - day.day).days + 1  # 1 for as_of itself
+            weight = next((int(w) for d, w in tiers if age <= int(d)), 1)
+            points += weight * day.numerator
+            weights += weight * day.denominator
+        return self.figures(points, weights, window)
+
+    def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
+        # An order is judged late once its promised day is over, which may be after its own day.
+        last = max(day, extra) if isinstance(extra, dt.date) else day
+        return window.calendar.start_of_day(last + DAY)
 
     def problems(self, window: Window) -> QuerySet:
         return self.base(window).filter(quality_score__lt=100).order_by("quality_score", "-pk")
@@ -703,6 +899,9 @@ class FaireLateShipments(RatioMetric):
     is judged once shipped or once its first late day has begun."""
 
     code: str = "faire_late_shipments"
+    anchor: str = "promised_ship_date"
+    anchor_is_date: bool = True
+    settle_lag: dt.timedelta | None = dt.timedelta(0)
     label: str = "Late shipments"
     default_window_days: int = 90
     columns: tuple = ORDER_COLUMNS
@@ -722,6 +921,10 @@ class FaireLateShipments(RatioMetric):
             .annotate(late_from=late_from)
             .filter(Q(shipped_at__lt=window.observed_at) | Q(late_from__lte=window.observed_at))
         )
+
+    def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
+        calendar = window.calendar
+        return calendar.start_of_day(calendar.add_business_days(day, 1))
 
     def hit(self, window: Window) -> Q:
         return Q(late_from__lte=window.observed_at) & (
@@ -750,6 +953,7 @@ class FaireCancelledOrders(RatioMetric):
     (``cancellation_controllable``)."""
 
     code: str = "faire_cancelled_orders"
+    anchor: str = "placed_at"
     label: str = "Cancelled orders"
     default_window_days: int = 90
     columns: tuple = ORDER_COLUMNS
@@ -773,6 +977,7 @@ class FaireMissingDamaged(RatioMetric):
     brand won (the platform upheld the seller) or the retailer withdrew."""
 
     code: str = "faire_missing_damaged"
+    anchor: str = "shipped_at"
     label: str = "Missing or damaged items"
     default_window_days: int = 90
     columns: tuple = ORDER_COLUMNS
@@ -809,6 +1014,9 @@ class FaireMissedMessages(RatioMetric):
     are left out; a message whose time is not over yet and not answered is not judged yet."""
 
     code: str = "faire_missed_messages"
+    fact_parameters: tuple[str, ...] = ("business_days",)
+    anchor: str = "received_at"
+    settle_lag: dt.timedelta | None = dt.timedelta(0)
     label: str = "Missed messages"
     default_window_days: int = 90
     columns: tuple = (*MESSAGE_COLUMNS, ("answer_due_at", "answer_due_at"))
@@ -837,6 +1045,11 @@ class FaireMissedMessages(RatioMetric):
             .annotate(answer_due_at=due)
             .filter(Q(answered_at__lt=window.observed_at) | Q(answer_due_at__lt=window.observed_at))
         )
+
+    def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
+        calendar = window.calendar
+        business_days = int(window.parameters.get("business_days", 2))
+        return calendar.start_of_day(calendar.add_business_days(day, business_days) + DAY)
 
     def hit(self, window: Window) -> Q:
         return Q(answer_due_at__lt=window.observed_at) & (

@@ -17,13 +17,13 @@ from cases import workflows
 from cases.actors import Actor
 from cases.choices import ReviewStatus
 from cases.errors import TransitionOption
-from cases.models import Case, Evidence, EvidenceRequest, RefundRequest
+from cases.models import CUSTOMER_LANGUAGES, Case, Evidence, EvidenceRequest, RefundRequest
 from cases.services import case_available_transitions
 
 from .forms import RefundRequestForm
 from .timeline import case_timeline
 from .urgency import running_deadline_badges
-from .whatif import rejection_what_if
+from .whatif import approval_what_if, rejection_what_if
 
 # Transitions that count against the seller or end a dispute: drawn apart, in red.
 GRAVE_TRANSITIONS = {"reject", "withdraw", "platform_upholds", "platform_orders_refund"}
@@ -67,6 +67,8 @@ class RefundRow:
     can_decide: bool
     can_reject: bool
     what_if: Any = None
+    # Approving: the rate before and after, where the marketplace scores it.
+    approve_what_if: Any = None
 
 
 @dataclass
@@ -85,6 +87,10 @@ class CasePage:
     claim_what_if: Any = None
     # Now in the marketplace's time zone, as a datetime-local value (the forms' upper bound).
     local_now: str = ""
+    # The dispute pack's languages, the customer's first chosen (what the platform reads best
+    # is the agent's call).
+    pack_languages: list[tuple[str, str]] = field(default_factory=list)
+    pack_language: str = "en"
 
 
 def _request_status(request: EvidenceRequest, now: Any) -> tuple[str, str]:
@@ -158,12 +164,17 @@ def case_page(request: Any, case: Case) -> CasePage:
     claim_what_if = None
     if undecided and any(button.asks_reason_code for button in transitions):
         claim_what_if = rejection_what_if(case=case, at=now)
+    # One figure serves every undecided request too: approving any one adds one decision.
+    approve_what_if = None
+    if undecided and perms["decide_refund"]:
+        approve_what_if = approval_what_if(refund_request=undecided[0], at=now)
     refund_rows = [
         RefundRow(
             refund,
             can_decide=perms["decide_refund"] and not refund.decision,
             can_reject=perms["reject_refund"] and not refund.decision,
             what_if=what_if if not refund.decision else None,
+            approve_what_if=approve_what_if if not refund.decision else None,
         )
         for refund in refunds
     ]
@@ -191,4 +202,6 @@ def case_page(request: Any, case: Case) -> CasePage:
         stats=stats,
         claim_what_if=claim_what_if,
         local_now=timezone.localtime(now, case.marketplace.tz).strftime("%Y-%m-%dT%H:%M"),
+        pack_languages=list(CUSTOMER_LANGUAGES),
+        pack_language=case.order.customer_language or "en",
     )

@@ -3,8 +3,10 @@
 The admin asks its paginator for the number of rows to draw page links and "N cases". On a table
 of a million cases a COUNT(*) is a full scan, on every page view. ``EstimatedCountPaginator``
 counts exactly up to ``WORKSPACE_EXACT_COUNT_LIMIT`` rows (a COUNT over a LIMITed subquery, which
-stops early); beyond that it asks PostgreSQL's planner for its estimate (EXPLAIN, no scan), and on
-other databases says "more than N".
+stops early); beyond that it asks PostgreSQL's planner for its estimate (EXPLAIN, no scan), which
+the list shows as an estimate ("about 150,000"). When the planner guesses fewer rows than were
+already counted, the list says "more than N". SQLite, the embedded database of small teams, has
+no planner estimate and counts exactly.
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ class EstimatedCountPaginator(Paginator):
         if counted <= self.exact_limit:
             return counted
         estimate = planner_estimate(self.object_list)
-        if estimate is not None and estimate > self.exact_limit:
+        if estimate is None:  # no planner estimate (SQLite): count them all
+            return self.object_list.order_by().count()
+        if estimate > self.exact_limit:
             self.is_estimate = True
             return estimate
         self.is_lower_bound = True

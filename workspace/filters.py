@@ -3,21 +3,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from functools import reduce
+from operator import or_
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cases import workflows
-from cases.choices import CaseKind, CaseState
+from cases.choices import CaseKind, CaseState, Priority
 from cases.models import RefundRequest
 from cases.selectors import closed_cases_q, open_cases_q
 
 from .urgency import DUE_WINDOW_LABELS, DueWindow, due_window_q, marketplaces_with_calendars
+
+if TYPE_CHECKING:  # the stubs' type of a filter's choice (not in Django itself)
+    from django.contrib.admin.filters import _ListFilterChoices
 
 MINE = "mine"
 UNASSIGNED = "unassigned"
@@ -45,6 +52,16 @@ def refund_q(value: str) -> Q | None:
     return None
 
 
+def split_values(value: str | None) -> list[str]:
+    """The values of a several-values parameter ("unassigned,12"), in order, without repeats."""
+    seen: list[str] = []
+    for part in (value or "").split(","):
+        part = part.strip()
+        if part and part not in seen:
+            seen.append(part)
+    return seen
+
+
 class _ChoiceFilter(admin.SimpleListFilter):
     """A filter whose choices are links; subclasses give ``lookups`` and ``q``."""
 
@@ -57,6 +74,42 @@ class _ChoiceFilter(admin.SimpleListFilter):
             return queryset
         condition = self.q(request, value)
         return queryset if condition is None else queryset.filter(condition)
+
+
+class _SeveralChoiceFilter(_ChoiceFilter):
+    """A filter that takes several values at once (``?assignee=unassigned,12``): each choice
+    adds itself to the values chosen, or takes itself out; the cases match any of them.
+    ``q_one`` gives the condition of one value (None: not a value of this filter)."""
+
+    def q_one(self, request: Any, value: str) -> Q | None:
+        raise NotImplementedError
+
+    def q(self, request: Any, value: str) -> Q | None:
+        conditions = [self.q_one(request, one) for one in split_values(value)]
+        usable = [condition for condition in conditions if condition is not None]
+        if not usable:
+            return None
+        return reduce(or_, usable)
+
+    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:  # type: ignore[override]  # the stubs' TypedDict lacks our keys
+        chosen = split_values(self.value())
+        yield {
+            "selected": not chosen,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": _("All"),
+        }
+        for lookup, title in self.lookup_choices:
+            lookup = str(lookup)
+            others = [value for value in chosen if value != lookup]
+            values = others if lookup in chosen else [*chosen, lookup]
+            yield {
+                "selected": lookup in chosen,
+                "query_string": changelist.get_query_string(
+                    {self.parameter_name: ",".join(values)} if values else {},
+                    remove=[] if values else [self.parameter_name],
+                ),
+                "display": format_html("{} {}", "☑" if lookup in chosen else "☐", title),
+            }
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -74,11 +127,12 @@ class StatusFilter(admin.SimpleListFilter):
         return [("open", _("Open")), ("closed", _("Closed or withdrawn")), ("all", _("All"))]
 
     def effective_value(self) -> str:
-        if self.value() in {"open", "closed", "all"}:
-            return self.value()
+        value = self.value()
+        if value in {"open", "closed", "all"}:
+            return value
         return "all" if self.searching else "open"
 
-    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+    def choices(self, changelist: Any) -> Iterator[_ListFilterChoices]:
         current = self.effective_value()
         for lookup, title in self.lookup_choices:
             yield {
@@ -96,47 +150,140 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class MarketplaceFilter(_ChoiceFilter):
+class MarketplaceFilter(_SeveralChoiceFilter):
     title = _("marketplace")
     parameter_name = "marketplace"
 
     def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
         return [(m.code, m.name) for m in marketplaces_with_calendars(request)]
 
-    def q(self, request: Any, value: str) -> Q | None:
+    def q_one(self, request: Any, value: str) -> Q | None:
         ids = [m.pk for m in marketplaces_with_calendars(request) if m.code == value]
         return Q(marketplace_id__in=ids)
 
 
-class KindFilter(_ChoiceFilter):
+class KindFilter(_SeveralChoiceFilter):
     title = _("kind")
     parameter_name = "kind"
 
     def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, Any]]:
         return list(CaseKind.choices)
 
-    def q(self, request: Any, value: str) -> Q | None:
+    def q_one(self, request: Any, value: str) -> Q | None:
         return Q(kind=value) if value in CaseKind.values else None
 
 
-class StateFilter(_ChoiceFilter):
-    """The states of the chosen kind's workflow, or every state."""
+class StateFilter(_SeveralChoiceFilter):
+    """The states of the chosen kinds' workflows, or every state."""
 
     title = _("state")
     parameter_name = "state"
 
     def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, Any]]:
-        kind = request.GET.get("kind")
-        if kind in CaseKind.values:
-            states = workflows.kind_states(kind)
+        kinds = [kind for kind in split_values(request.GET.get("kind")) if kind in CaseKind.values]
+        if kinds:
+            states: set[str] = set()
+            for kind in kinds:
+                states |= set(workflows.kind_states(kind))
             return [(value, label) for value, label in CaseState.choices if value in states]
         return list(CaseState.choices)
 
-    def q(self, request: Any, value: str) -> Q | None:
+    def q_one(self, request: Any, value: str) -> Q | None:
         return Q(state=value) if value in CaseState.values else None
 
 
-class AssigneeFilter(_ChoiceFilter):
+class PriorityFilter(_SeveralChoiceFilter):
+    title = _("priority")
+    parameter_name = "priority"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, Any]]:
+        return [(str(value), label) for value, label in reversed(Priority.choices)]
+
+    def q_one(self, request: Any, value: str) -> Q | None:
+        known = {str(value): value for value in Priority.values}
+        return Q(priority=known[value]) if value in known else None
+
+
+class OpenedBetweenFilter(admin.ListFilter):
+    """Cases opened between two days (either may be left empty), each day read in the case's
+    marketplace's time zone, as the list shows it."""
+
+    title = _("opened between")
+    template = "workspace/filters/opened_between.html"
+    start_parameter = "opened_from"
+    end_parameter = "opened_to"
+
+    def __init__(self, request: Any, params: Any, model: Any, model_admin: Any) -> None:
+        super().__init__(request, params, model, model_admin)
+        self.request = request
+        self.values: dict[str, str] = {}
+        self.days: dict[str, dt.date] = {}
+        for name in self.expected_parameters():
+            if name not in params:
+                continue
+            raw = params.pop(name)
+            value = (raw[-1] if isinstance(raw, list) else raw).strip()
+            self.values[name] = value
+            try:
+                self.days[name] = dt.date.fromisoformat(value)
+            except ValueError:
+                continue
+            self.used_parameters[name] = value
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str]:  # type: ignore[override]  # both are set in __init__
+        return [self.start_parameter, self.end_parameter]
+
+    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+        kept = [
+            (name, value)
+            for name, value in changelist.get_filters_params().items()
+            if name not in self.expected_parameters()
+        ]
+        for name in ("q", "o", "per_page"):
+            if name in changelist.params:
+                kept.append((name, changelist.params[name]))
+        yield {
+            "start": self.values.get(self.start_parameter, ""),
+            "end": self.values.get(self.end_parameter, ""),
+            "kept": [
+                (name, value[-1] if isinstance(value, list) else value) for name, value in kept
+            ],
+            "clear": changelist.get_query_string(remove=self.expected_parameters()),
+            "active": bool(self.days),
+        }
+
+    def queryset(self, request: Any, queryset: QuerySet) -> QuerySet:
+        start = self.days.get(self.start_parameter)
+        end = self.days.get(self.end_parameter)
+        if start is None and end is None:
+            return queryset
+        return queryset.filter(opened_between_q(start, end, marketplaces_with_calendars(request)))
+
+
+def opened_between_q(start: dt.date | None, end: dt.date | None, marketplaces: list[Any]) -> Q:
+    """Cases opened from the local day ``start`` to the local day ``end`` (both included) of
+    their marketplace's time zone."""
+    per_marketplace = []
+    for marketplace in marketplaces:
+        condition = Q(marketplace_id=marketplace.pk)
+        if start is not None:
+            condition &= Q(opened_at__gte=_local_midnight(start, marketplace.tz))
+        if end is not None:
+            condition &= Q(
+                opened_at__lt=_local_midnight(end + dt.timedelta(days=1), marketplace.tz)
+            )
+        per_marketplace.append(condition)
+    return reduce(or_, per_marketplace) if per_marketplace else Q(pk__in=[])
+
+
+def _local_midnight(day: dt.date, tz: Any) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+
+
+class AssigneeFilter(_SeveralChoiceFilter):
     title = _("assignee")
     parameter_name = "assignee"
 
@@ -154,7 +301,7 @@ class AssigneeFilter(_ChoiceFilter):
             *[(str(user.pk), user.get_full_name() or user.get_username()) for user in staff],
         ]
 
-    def q(self, request: Any, value: str) -> Q | None:
+    def q_one(self, request: Any, value: str) -> Q | None:
         return assignee_q(value, request.user)
 
 

@@ -95,14 +95,17 @@ class InboxFilterForm(forms.Form):
         label=gettext_lazy("Per page"),
         required=False,
         coerce=int,
-        empty_value=50,
+        empty_value=50,  # type: ignore[arg-type]  # returned as given: an int, as coerce gives
         choices=[(str(n), str(n)) for n in PAGE_SIZES],
     )
     p = forms.IntegerField(required=False, min_value=1, max_value=100_000)
 
     def __init__(self, data: Any, *, marketplaces: list[Marketplace]) -> None:
         super().__init__(data)
-        self.fields["marketplace"].choices = [(m.code, m.name) for m in marketplaces]
+        marketplace = self.fields["marketplace"]
+        if not isinstance(marketplace, forms.ChoiceField):  # declared one above
+            raise TypeError("InboxFilterForm.marketplace must be a choice field")
+        marketplace.choices = [(m.code, m.name) for m in marketplaces]
         self._marketplaces = {m.code: m.pk for m in marketplaces}
 
     def selector_filters(self, user: Any) -> dict[str, Any]:
@@ -145,7 +148,7 @@ def inbox_filters(request: Any, marketplaces: list[Marketplace]) -> tuple[InboxF
             label = form.fields[name].label if name in form.fields else name
             problems.append(
                 _("The filter “%(filter)s” was not applied: %(problem)s")
-                % {"filter": label or name, "problem": " ".join(form.errors[name])}
+                % {"filter": label or name, "problem": " ".join(map(str, form.errors[name]))}
             )
         kept = request.GET.copy()
         for name in form.errors:

@@ -22,7 +22,8 @@ class Dashboard(models.Model):
 
 
 class SavedView(models.Model):
-    """A case list a user saved with its filters, search and ordering, shown on the admin index."""
+    """A case list a user saved with its filters, search and ordering, shown on the admin index;
+    a shared one is on every team member's index too (only its owner changes or deletes it)."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -33,6 +34,11 @@ class SavedView(models.Model):
     name = models.CharField(_("name"), max_length=80)
     # The case list's query string (filters, search, ordering), without the leading "?".
     query = models.CharField(_("filters"), max_length=1000, blank=True)
+    shared = models.BooleanField(
+        _("shared with the team"),
+        default=False,
+        help_text=_("Every member of the support team sees the list on their home page."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -1,7 +1,7 @@
-"""The "what if" a supervisor reads before rejecting: the marketplace's refund-rejection rate now
-and after the rejection, with the store-rating level it would reach. The figures are the
-scorecards app's (``refund_rejection_rate_if_rejected``), so the workspace and the scorecard
-never disagree."""
+"""The "what if" read before a refund decision: the marketplace's refund-rejection rate now and
+after the rejection (or the approval), with the store-rating level it would reach. The figures
+are the scorecards app's (``refund_rejection_rate_if_rejected``, ``..._if_approved``), so the
+workspace and the scorecard never disagree."""
 
 from __future__ import annotations
 
@@ -23,3 +23,11 @@ def rejection_what_if(
 
     result = refund_rejection_rate_if_rejected(case=case, refund_request=refund_request, at=at)
     return result if result.rejected else None
+
+
+def approval_what_if(*, refund_request: RefundRequest, at: dt.datetime) -> Any:
+    """Approving ``refund_request`` now: the rate before and after, where the marketplace scores
+    it (Tmall), else None."""
+    from scorecards.services import refund_rejection_rate_if_approved
+
+    return refund_rejection_rate_if_approved(refund_request=refund_request, at=at)

@@ -23,7 +23,7 @@ from ..fields import ApiModelSerializer, PlausibleDateField
 class MarketplaceSerializer(ApiModelSerializer):
     class Meta:
         model = Marketplace
-        fields = (
+        fields: tuple[str, ...] = (
             "code",
             "name",
             "is_active",
@@ -43,7 +43,7 @@ class MarketplaceSerializer(ApiModelSerializer):
             "notes",
             "updated_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
 
 class CalendarQuerySerializer(serializers.Serializer):
@@ -94,7 +94,7 @@ class CalendarExceptionSerializer(serializers.Serializer):
     working = serializers.BooleanField(
         help_text="True: a weekend day worked; false: a weekday off."
     )
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class CalendarYearSerializer(serializers.Serializer):
@@ -131,7 +131,7 @@ class MetricSerializer(serializers.Serializer):
     Any further attribute the engine gives is included (clients ignore what they do not know)."""
 
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
     unit = serializers.ChoiceField(
         choices=[unit.value for unit in Unit],
         help_text="What value is in: ratio (a fraction from 0 to 1: 0.0125 is 1.25 %), seconds "
@@ -191,7 +191,7 @@ class ScorecardSerializer(serializers.Serializer):
     metrics = MetricSerializer(many=True)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any) -> Any:  # noqa: PLR0911 (one return per kind of value)
     """A JSON-able copy of an attribute value; None for what cannot be shown cheaply."""
     if value is None or isinstance(value, bool | int | float | str):
         return value

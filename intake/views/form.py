@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from cases.choices import Audience, CaseState, MediaType
+from cases.customers import customer_time_zone
 from cases.errors import EvidenceRefused
 from cases.filenames import is_too_long_to_read, too_long_to_read_message
 from cases.models import CUSTOMER_LANGUAGES, Evidence, EvidenceRequest
@@ -99,7 +100,7 @@ def upload(request: HttpRequest, visit: LinkVisit) -> HttpResponse:
     return with_page_headers(response, language)
 
 
-def _receive(
+def _receive(  # noqa: C901
     request: HttpRequest,
     token: str,
     evidence_request: EvidenceRequest,
@@ -145,7 +146,9 @@ def _receive(
         if request.POST.get("finish"):
             try:
                 moved = evidence_request_finish(evidence_request=evidence_request)
-                notices.append(_("Thank you. We have everything you could send."))
+                # With a required item missing, the status says what is still missing.
+                if not missing_labels(checklist_progress(evidence_request)):
+                    notices.append(_("Thank you. We have everything you could send."))
             except EvidenceRefused as refused:
                 notices.append(refused.message)
         else:
@@ -171,14 +174,14 @@ def _receive(
         close_all(request)
     evidence_request.refresh_from_db(fields=["fulfilled_at"])
     if wants_json(request):
-        refused = bool(results) and all(result.status == "refused" for result in results)
+        all_refused = bool(results) and all(result.status == "refused" for result in results)
         limited = any(result.status == "limited" for result in results)
         payload = {
             "files": [result.as_dict() for result in results],
             "notices": notices,
             **_progress_payload(evidence_request, moved),
         }
-        status = 429 if limited else 422 if refused else 200
+        status = 429 if limited else 422 if all_refused else 200
         if not results and not request.POST.get("finish"):
             status = 400  # nothing usable arrived (no file chosen, or a cut-off body)
         return JsonResponse(payload, status=status)
@@ -187,7 +190,7 @@ def _receive(
     )
 
 
-def _receive_one(
+def _receive_one(  # noqa: PLR0917
     request: HttpRequest,
     token: str,
     evidence_request: EvidenceRequest,
@@ -232,8 +235,14 @@ def _receive_one(
     return result, received.moved_to_review
 
 
+def missing_labels(entries: list[Any]) -> list[str]:
+    """The required checklist items nothing valid arrived for, as the visitor reads them."""
+    return [_label(entry.label) for entry in entries if entry.required and not entry.done]
+
+
 def _progress_payload(evidence_request: EvidenceRequest, moved: bool) -> dict[str, Any]:
     entries = checklist_progress(evidence_request)
+    missing = missing_labels(entries) if evidence_request.fulfilled_at is not None else []
     return {
         "checklist": [
             {
@@ -247,7 +256,9 @@ def _progress_payload(evidence_request: EvidenceRequest, moved: bool) -> dict[st
         ],
         "fulfilled": evidence_request.fulfilled_at is not None,
         "moved_to_review": moved,
-        "status": _status_text(evidence_request, moved),
+        "missing": missing,
+        "status": _status_text(evidence_request, moved, missing),
+        "status_kind": "warning" if missing else "ok",
     }
 
 
@@ -259,7 +270,16 @@ def _progress_text(received: int) -> str:
     ) % {"counter": received}
 
 
-def _status_text(evidence_request: EvidenceRequest, moved: bool) -> str:
+def _status_text(evidence_request: EvidenceRequest, moved: bool, missing: list[str]) -> str:
+    if missing:
+        # "I have sent everything I can" with a required item missing: never "all arrived".
+        return translation.ngettext(
+            "You told us you have sent everything you can. Still missing: %(items)s. Our team "
+            "will review what you sent.",
+            "You told us you have sent everything you can. Still missing: %(items)s. Our team "
+            "will review what you sent.",
+            len(missing),
+        ) % {"items": ", ".join(f"“{label}”" for label in missing)}
     if moved or (
         evidence_request.audience == Audience.CUSTOMER
         and evidence_request.case.state == CaseState.UNDER_REVIEW
@@ -317,6 +337,11 @@ def _render_form(
         for entry in entries
     ]
     is_customer = evidence_request.audience == Audience.CUSTOMER
+    fulfilled = evidence_request.fulfilled_at is not None
+    missing = missing_labels(entries) if fulfilled else []
+    # Customers read times on their own clock; partners on the marketplace's.
+    tz = customer_time_zone(case.order) if is_customer else marketplace.tz
+    due_local = timezone.localtime(evidence_request.due_at, tz)
     context = {
         "token": token,
         "evidence_request": evidence_request,
@@ -330,11 +355,14 @@ def _render_form(
         "items": items,
         "item_labels": labels,
         "due_at": evidence_request.due_at,
-        "due_local": timezone.localtime(evidence_request.due_at, marketplace.tz),
-        "due_tz": marketplace.tz,
+        "due_local": due_local,
+        "due_tz": tz,
+        # The zone named as people know it ("CET", "CST") and as it is written ("Europe/Paris").
+        "due_tz_abbreviation": due_local.tzname() or "",
         "overdue": now > evidence_request.due_at,
-        "expires_at": timezone.localtime(link_expires_at(evidence_request), marketplace.tz),
-        "fulfilled": evidence_request.fulfilled_at is not None,
+        "expires_at": timezone.localtime(link_expires_at(evidence_request), tz),
+        "fulfilled": fulfilled,
+        "missing": missing,
         "in_review": is_customer and case.state == CaseState.UNDER_REVIEW,
         "moved": moved,
         "results": results or [],

@@ -34,7 +34,12 @@ from .trends import (
     scorecard_trend,
     trend_dates,
 )
-from .what_if import RefundRejectionWhatIf, refund_rejection_rate_if_rejected
+from .what_if import (
+    RefundRejectionWhatIf,
+    refund_rejection_rate_applies,
+    refund_rejection_rate_if_approved,
+    refund_rejection_rate_if_rejected,
+)
 
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
@@ -54,6 +59,8 @@ __all__ = [
     "policies_install_defaults",
     "policy_for",
     "refund_rejection_rate",
+    "refund_rejection_rate_applies",
+    "refund_rejection_rate_if_approved",
     "refund_rejection_rate_if_rejected",
     "scorecard",
     "scorecard_dashboard",

@@ -54,7 +54,7 @@ def test_case_list_queries_do_not_grow_with_the_rows(
     agent_client, agent_user, other_agent, django_assert_num_queries, params
 ):
     many_cases(2, [agent_user])
-    agent_client.get(URL)  # warm: session, content types
+    agent_client.get(URL, params)  # warm: session, content types, the list "next case" walks
     few = count_queries(agent_client, URL, **params)
 
     many_cases(60, [agent_user, other_agent])  # more than a page (50)
@@ -70,6 +70,8 @@ def test_case_page_queries_do_not_grow_with_files_requests_refunds_and_events(
     actor = Actor.for_user(agent_user)
     small = open_case("damaged_item", actor=SYSTEM)
     add_photo(small, SYSTEM)
+    # One undecided refund: its confirmations read the refund-rejection rate (a fixed cost).
+    refund_request_create(case=small, amount="5.00", currency="CNY", actor=actor, door=Door.ADMIN)
     url_small = f"{URL}{small.pk}/change/"
     agent_client.get(url_small)
     few = count_queries(agent_client, url_small)
@@ -88,3 +90,29 @@ def test_case_page_queries_do_not_grow_with_files_requests_refunds_and_events(
         response = agent_client.get(f"{URL}{big.pk}/change/")
     assert response.status_code == 200
     assert few <= 25
+
+
+def test_case_list_labels_are_looked_up_once_per_page(
+    agent_client, agent_user, other_agent, monkeypatch
+):
+    """Kind, state and deadline labels come from a table per language, not one translation
+    look-up per cell: the look-ups of a page of 2 rows and of 50 rows are the same."""
+    from django.utils import translation
+
+    def lookups() -> int:
+        translation.gettext("warm")  # makes ``_trans.gettext`` an attribute to wrap
+        real = translation._trans.gettext
+        calls = []
+        monkeypatch.setattr(translation._trans, "gettext", lambda m: calls.append(m) or real(m))
+        response = agent_client.get(URL)
+        monkeypatch.undo()
+        assert response.status_code == 200
+        return len(calls)
+
+    many_cases(2, [agent_user])
+    agent_client.get(URL)  # warm: every label table of the language built
+    few = lookups()
+    many_cases(60, [agent_user, other_agent])
+    agent_client.get(URL)
+    many = lookups()
+    assert many - few <= 10, (few, many)  # none per row (the pager's links differ)

@@ -13,6 +13,7 @@ from cases.demo_media import make_photo, make_video
 from cases.models import CaseEvent, Evidence, EvidenceRequest
 from intake.links import LinkRevoked, resolve_token
 from tests.api.test_auth import assert_problem
+from tests.conftest import stored_evidence
 from tests.factories import open_case, run
 
 pytestmark = pytest.mark.django_db
@@ -94,13 +95,13 @@ def test_a_video_is_accepted(api, claim):
     ],
 )
 def test_refused_files_leave_nothing(api, claim, private_media, name, data, code):
-    before = files_under(private_media / "evidence")
+    before = stored_evidence()
     body = assert_problem(upload(api, claim, name, data), 400, code)
     assert body["errors"][0]["field"] == "file"
     assert body["detail"]
     assert not Evidence.objects.filter(case=claim).exists()
     assert not CaseEvent.objects.filter(case=claim, event_type="evidence_added").exists()
-    assert files_under(private_media / "evidence") == before
+    assert stored_evidence() == before
     assert files_under(private_media / "tmp") == []
 
 

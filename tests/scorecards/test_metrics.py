@@ -107,10 +107,25 @@ def test_each_metric_is_one_query(supervisor_actor, django_assert_num_queries):
     tmall = Marketplace.objects.get(code="tmall")
     tmall.calendar_exceptions.all()  # the calendar is cached after the first use
     refund_rejection_rate(marketplace=tmall, as_of=dt.date(2026, 10, 31))
-    with django_assert_num_queries(1):
+    # without daily facts: their basis (none), then one aggregate
+    with django_assert_num_queries(2):
         refund_rejection_rate(marketplace=tmall, as_of=dt.date(2026, 10, 31))
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         platform_assistance_rate(marketplace=tmall, as_of=dt.date(2026, 10, 31))
+
+
+def test_rates_from_facts_read_three_queries(supervisor_actor, django_assert_num_queries):
+    from scorecards.services.facts import facts_refresh
+
+    tmall = Marketplace.objects.get(code="tmall")
+    decided(supervisor_actor, "rejected", dt.datetime(2026, 10, 20, tzinfo=SHANGHAI))
+    direct = refund_rejection_rate(marketplace=tmall, as_of=dt.date(2026, 10, 31))
+    facts_refresh(marketplaces=[tmall])
+    # from the facts: their basis, the days' facts, the marked days; no row of refunds read
+    with django_assert_num_queries(3):
+        from_facts = refund_rejection_rate(marketplace=tmall, as_of=dt.date(2026, 10, 31))
+    assert (from_facts.numerator, from_facts.denominator) == (direct.numerator, direct.denominator)
+    assert (from_facts.numerator, from_facts.denominator) == (1, 1)
 
 
 def test_scorecard_command(supervisor_actor, capsys):

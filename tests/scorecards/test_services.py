@@ -245,7 +245,7 @@ def test_quarterly_report_goes_every_90_days(settings, supervisor_actor):
 def test_quarterly_report_is_sent_at_most_once_even_after_a_crash(
     settings, supervisor_actor, monkeypatch
 ):
-    import scorecards.tasks as tasks
+    from scorecards import tasks
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SCORECARD_REPORT_RECIPIENTS = ["boss@example.com"]
@@ -268,7 +268,7 @@ def test_quarterly_report_is_sent_at_most_once_even_after_a_crash(
 def test_a_quarterly_report_that_failed_to_send_is_tried_again(
     settings, supervisor_actor, monkeypatch
 ):
-    import scorecards.tasks as tasks
+    from scorecards import tasks
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SCORECARD_REPORT_RECIPIENTS = ["boss@example.com"]

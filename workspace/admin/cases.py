@@ -12,18 +12,30 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
 from django.db.models import F
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from cases.actors import Actor
-from cases.choices import TERMINAL_STATES, Audience, Door, RefundRejectionReason
+from cases.choices import (
+    TERMINAL_STATES,
+    Audience,
+    CaseKind,
+    CaseState,
+    Door,
+    Priority,
+    RefundRejectionReason,
+)
 from cases.errors import DomainError
 from cases.models import Case
 from cases.selectors import case_list
@@ -32,21 +44,32 @@ from cases.services.cases import EDITABLE_DETAILS
 
 from .. import bulk, case_actions
 from ..case_page import case_page
+from ..changelist import CaseChangeList, list_total
 from ..counting import EstimatedCountPaginator
 from ..filters import (
     AssigneeFilter,
     DueFilter,
     KindFilter,
     MarketplaceFilter,
+    OpenedBetweenFilter,
+    PriorityFilter,
     RefundFilter,
     StateFilter,
     StatusFilter,
 )
 from ..forms import SavedViewForm, staff_users
+from ..labels import choice_labels
 from ..models import SavedView
+from ..next_case import FILTERS_VAR, next_case, remember_list
 from ..search import case_search_q
 from ..urgency import next_deadline_badge
 from .base import ServiceFormAdmin, ServiceRefused
+
+
+def clip(text: str) -> str:
+    """A value kept on one line: cut with an ellipsis when too long, whole in its title (an
+    order id or an e-mail is never broken mid-word)."""
+    return format_html('<span class="ws-clip" title="{}">{}</span>', text, text)
 
 
 class CaseAddForm(forms.ModelForm):
@@ -116,6 +139,14 @@ RECORD_FIELDS = (
 )
 
 
+# Words written on every row of the list, translated once per language (``workspace.labels``).
+_ROW_LABELS = {
+    "select": _("Select this object for an action - {}"),
+    "unassigned": _("unassigned"),
+    "none": _("none"),
+}
+
+
 @admin.register(Case)
 class CaseAdmin(ServiceFormAdmin):
     list_display = (
@@ -123,6 +154,7 @@ class CaseAdmin(ServiceFormAdmin):
         "marketplace_column",
         "kind_column",
         "state_column",
+        "priority_column",
         "order_column",
         "customer_column",
         "assignee_column",
@@ -137,6 +169,8 @@ class CaseAdmin(ServiceFormAdmin):
         MarketplaceFilter,
         KindFilter,
         StateFilter,
+        PriorityFilter,
+        OpenedBetweenFilter,
         "escalated",
         RefundFilter,
     )
@@ -169,67 +203,98 @@ class CaseAdmin(ServiceFormAdmin):
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset
 
+    def get_changelist(self, request: Any, **kwargs: Any) -> Any:
+        return CaseChangeList
+
     def get_search_results(self, request: Any, queryset: Any, search_term: str) -> Any:
         condition = case_search_q(search_term)
         if condition is None:
             return queryset, False
         return queryset.filter(condition), False
 
+    def action_checkbox(self, obj: Case) -> SafeString:  # Django's type
+        # Django's own, with its label taken from the page's table instead of translated per row.
+        label = choice_labels(_ROW_LABELS)["select"]
+        checkbox = forms.CheckboxInput(
+            {"class": "action-select", "aria-label": format_html(label, str(obj))},
+            lambda value: False,
+        )
+        return checkbox.render(ACTION_CHECKBOX_NAME, str(obj.pk))
+
     @admin.display(description=_("marketplace"), ordering="marketplace__name")
     def marketplace_column(self, obj: Case) -> str:
-        return obj.marketplace.name
+        return clip(obj.marketplace.name)
 
     @admin.display(description=_("kind"), ordering="kind")
     def kind_column(self, obj: Case) -> str:
-        return obj.get_kind_display()
+        return clip(choice_labels(CaseKind).get(obj.kind, obj.kind))
 
     @admin.display(description=_("state"), ordering="state")
     def state_column(self, obj: Case) -> str:
         css = "closed" if obj.state in TERMINAL_STATES else obj.state
         return format_html(
-            '<span class="ws-state ws-state-{}">{}</span>{}',
+            '<span class="ws-state ws-state-{}" title="{}">{}</span>{}',
             css,
-            obj.get_state_display(),
+            choice_labels(CaseState).get(obj.state, obj.state),
+            choice_labels(CaseState).get(obj.state, obj.state),
             format_html(' <span class="ws-flag" title="{}">⚑</span>', _("Escalated"))
             if obj.escalated
             else "",
         )
 
+    @admin.display(description=_("priority"), ordering="-priority")
+    def priority_column(self, obj: Case) -> str:
+        return format_html(
+            '<span class="ws-priority ws-priority-{}">{}</span>',
+            obj.priority,
+            choice_labels(Priority).get(obj.priority, str(obj.priority)),
+        )
+
     @admin.display(description=_("order"))
     def order_column(self, obj: Case) -> str:
-        return obj.order.external_id
+        return clip(obj.order.external_id)
 
     @admin.display(description=_("customer"))
     def customer_column(self, obj: Case) -> str:
         order = obj.order
-        if order.customer_email:
-            return format_html(
-                '{}<br><span class="ws-muted">{}</span>',
-                order.customer_name or "—",
-                order.customer_email,
-            )
-        return order.customer_name or "—"
+        name = order.customer_name or "—"
+        if not order.customer_email:
+            return clip(name)
+        # One line: the name, then the e-mail, cut with an ellipsis (the title has both).
+        return format_html(
+            '<span class="ws-clip ws-clip-wide" title="{} · {}">{} · '
+            '<span class="ws-muted">{}</span></span>',
+            name,
+            order.customer_email,
+            name,
+            order.customer_email,
+        )
 
     @admin.display(description=_("assignee"), ordering="assignee__username")
     def assignee_column(self, obj: Case) -> str:
         if obj.assignee is None:
-            return format_html('<span class="ws-muted">{}</span>', _("unassigned"))
-        return obj.assignee.get_full_name() or obj.assignee.get_username()
+            return format_html(
+                '<span class="ws-muted">{}</span>', choice_labels(_ROW_LABELS)["unassigned"]
+            )
+        return clip(obj.assignee.get_full_name() or obj.assignee.get_username())
 
     @admin.display(description=_("next deadline"), ordering=F("next_due_at").asc(nulls_last=True))
     def deadline_column(self, obj: Case) -> str:
         badge = next_deadline_badge(obj, at=timezone.now())
         if badge is None:
-            return format_html('<span class="ws-muted">{}</span>', _("none"))
+            return format_html(
+                '<span class="ws-muted">{}</span>', choice_labels(_ROW_LABELS)["none"]
+            )
         local = timezone.localtime(badge.due_at, obj.marketplace.tz)
+        # The badge says how urgent; its title which clock and when, in the marketplace's time.
         return format_html(
-            '<span class="ws-badge ws-badge-{}" title="{}">{}</span>'
-            '<br><span class="ws-muted">{} · {}</span>',
+            '<span class="ws-badge ws-badge-{}" title="{} · {} · {} ({})">{}</span>',
             badge.css,
             badge.status_label,
-            badge.text,
             badge.clock_label,
             local.strftime("%Y-%m-%d %H:%M"),
+            obj.marketplace.time_zone,
+            badge.text,
         )
 
     @admin.display(description=_("opened"), ordering="opened_at")
@@ -246,7 +311,18 @@ class CaseAdmin(ServiceFormAdmin):
             "save_view_form": SavedViewForm(initial={"query": query.urlencode()}),
             **(extra_context or {}),
         }
-        return super().changelist_view(request, context)
+        response = super().changelist_view(request, context)
+        if request.method == "GET" and response.status_code == 200:
+            remember_list(request)
+        context_data: dict[str, Any] | None = getattr(response, "context_data", None)
+        changelist = (context_data or {}).get("cl")
+        if context_data is not None and changelist is not None:
+            # Django words "0 of N selected" with the paginator's count: say an estimate is one.
+            total = list_total(changelist)
+            context_data["selection_note"] = ngettext(
+                "0 of %(total)s selected", "0 of %(total)s selected", changelist.result_count
+            ) % {"total": total.text}
+        return response
 
     # -- case page -------------------------------------------------------------------------
 
@@ -275,8 +351,8 @@ class CaseAdmin(ServiceFormAdmin):
             kwargs["queryset"] = staff_users()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def get_fields(self, request: Any, obj: Any = None) -> list[str]:
-        return flatten_fieldsets(self.get_fieldsets(request, obj))
+    def get_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
+        return tuple(flatten_fieldsets(self.get_fieldsets(request, obj)))
 
     def save_model(self, request: Any, obj: Case, form: forms.ModelForm, change: bool) -> None:
         actor = Actor.for_user(request.user)
@@ -318,7 +394,7 @@ class CaseAdmin(ServiceFormAdmin):
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
-    def render_change_form(
+    def render_change_form(  # noqa: PLR0917 (Django's signature)
         self,
         request: Any,
         context: dict[str, Any],
@@ -329,6 +405,8 @@ class CaseAdmin(ServiceFormAdmin):
     ) -> Any:
         if obj is not None and change:
             fresh = self.get_object(request, str(obj.pk))
+            if fresh is None:  # it was just shown or saved: only a concurrent delete gets here
+                raise Http404
             context["page"] = case_page(request, fresh)
             context["retry"] = case_actions.pop_retry(request, fresh)
             context["case"] = fresh
@@ -391,12 +469,35 @@ class CaseAdmin(ServiceFormAdmin):
                 name="cases_case_refund_decide",
             ),
             path(
+                "<int:object_id>/pack/",
+                wrap(case_actions.pack_download),
+                name="cases_case_pack",
+            ),
+            path(
+                "<int:object_id>/next/",
+                self.admin_site.admin_view(self.next_case_view),
+                name="cases_case_next",
+            ),
+            path(
                 "save-view/",
                 self.admin_site.admin_view(self.save_view),
                 name="cases_case_save_view",
             ),
             *super().get_urls(),
         ]
+
+    def next_case_view(self, request: Any, object_id: int) -> Any:
+        """Open the next case of the list the agent came from (see ``workspace.next_case``)."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        found = next_case(self, request, object_id)
+        if found is None:
+            messages.info(request, gettext("That was the last case of the list."))
+            changelist = reverse("admin:cases_case_changelist")
+            query = request.GET.get(FILTERS_VAR, "")
+            return HttpResponseRedirect(f"{changelist}?{query}" if query else changelist)
+        change = reverse("admin:cases_case_change", args=[found.pk])
+        return HttpResponseRedirect(f"{change}?{urlencode({FILTERS_VAR: found.query})}")
 
     def save_view(self, request: Any) -> Any:
         """Save the current list (filters, search, ordering) under a name, for the index."""
@@ -408,12 +509,19 @@ class CaseAdmin(ServiceFormAdmin):
             messages.error(request, gettext("Give the list a name to save it."))
             return HttpResponseRedirect(changelist)
         query = form.cleaned_data["query"]
+        shared = form.cleaned_data["shared"]
         SavedView.objects.update_or_create(
-            owner=request.user, name=form.cleaned_data["name"], defaults={"query": query}
+            owner=request.user,
+            name=form.cleaned_data["name"],
+            defaults={"query": query, "shared": shared},
         )
         messages.success(
             request,
-            gettext("Saved as “%(name)s”: it is on the home page of the admin.")
+            (
+                gettext("Saved as “%(name)s” and shared: it is on the team's home pages.")
+                if shared
+                else gettext("Saved as “%(name)s”: it is on the home page of the admin.")
+            )
             % {"name": form.cleaned_data["name"]},
         )
         return HttpResponseRedirect(f"{changelist}?{query}" if query else changelist)

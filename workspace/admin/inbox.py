@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -160,7 +160,7 @@ class ConversationAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "workspace/inbox.html", context)
 
-    def bulk_view(self, request: Any) -> HttpResponseRedirect:
+    def bulk_view(self, request: Any) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_change_permission(request):
@@ -252,7 +252,7 @@ class ConversationAdmin(admin.ModelAdmin):
             raise Http404
         return conversation
 
-    def composer_view(self, request: Any, object_id: int) -> HttpResponseRedirect:
+    def composer_view(self, request: Any, object_id: int) -> HttpResponse:
         """The composer's buttons: use a template, preview, send, or write an internal note."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -350,7 +350,7 @@ class ConversationAdmin(admin.ModelAdmin):
         composer_keep(request, conversation.pk, state)
         return HttpResponseRedirect(back)
 
-    def action_view(self, request: Any, object_id: int) -> HttpResponseRedirect:
+    def action_view(self, request: Any, object_id: int) -> HttpResponse:
         """The conversation's other buttons: assign, status, no response needed, open or
         attach a case, edit and retry a failed reply."""
         if request.method != "POST":
@@ -451,7 +451,7 @@ class ConversationAdmin(admin.ModelAdmin):
             raise Http404
         return case
 
-    def case_note_view(self, request: Any, case_id: int) -> HttpResponseRedirect:
+    def case_note_view(self, request: Any, case_id: int) -> HttpResponse:
         """An internal note on a case with no conversation: in the case's history (kernel)."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -470,7 +470,7 @@ class ConversationAdmin(admin.ModelAdmin):
             reverse("admin:cases_case_change", args=[case.pk]) + "#conversations"
         )
 
-    def case_write_view(self, request: Any, case_id: int) -> HttpResponseRedirect:
+    def case_write_view(self, request: Any, case_id: int) -> HttpResponse:
         """The seller writes first (to warn of a delay, say); refused with the reason where the
         marketplace takes only replies."""
         if request.method != "POST":

@@ -1,4 +1,5 @@
-"""Users' saved case lists: each user sees and manages only their own."""
+"""Users' saved case lists: each user manages their own and sees the ones shared with the
+team."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -16,13 +18,23 @@ from ..models import SavedView
 
 @admin.register(SavedView)
 class SavedViewAdmin(admin.ModelAdmin):
-    """Each user sees and manages only the case lists they saved."""
+    """Each user manages the case lists they saved, and sees those shared with the team."""
 
-    list_display = ("name", "open_link", "created_at")
-    fields = ("name", "query")
+    list_display = ("name", "open_link", "shared", "owner_name", "created_at")
+    list_filter = ("shared",)
+    fields = ("name", "query", "shared")
 
     def get_queryset(self, request: Any) -> Any:
-        return super().get_queryset(request).filter(owner=request.user)
+        return (
+            super()
+            .get_queryset(request)
+            .filter(Q(owner=request.user) | Q(shared=True))
+            .select_related("owner")
+        )
+
+    @admin.display(description=gettext_lazy("owner"), ordering="owner__username")
+    def owner_name(self, obj: SavedView) -> str:
+        return obj.owner.get_full_name() or obj.owner.get_username()
 
     @admin.display(description=gettext_lazy("list"))
     def open_link(self, obj: SavedView) -> str:
@@ -63,4 +75,4 @@ class SavedViewAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and self._own(request, obj)
 
     def has_view_permission(self, request: Any, obj: Any = None) -> bool:
-        return super().has_view_permission(request, obj) and self._own(request, obj)
+        return super().has_view_permission(request, obj) and (self._own(request, obj) or obj.shared)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import get_language
 
@@ -30,13 +31,16 @@ def saved_case_views(context: dict[str, Any]) -> list[dict[str, Any]]:
     if request is None or not request.user.has_perm("workspace.view_savedview"):
         return []
     base = reverse("admin:cases_case_changelist")
+    views = SavedView.objects.filter(Q(owner=request.user) | Q(shared=True)).select_related("owner")
     return [
         {
             "view": view,
             "url": f"{base}?{view.query}" if view.query else base,
+            "mine": view.owner_id == request.user.pk,
+            "owner": view.owner.get_full_name() or view.owner.get_username(),
             "delete_url": reverse("admin:workspace_savedview_delete", args=[view.pk]),
         }
-        for view in SavedView.objects.filter(owner=request.user)
+        for view in views
     ]
 
 
@@ -77,3 +81,11 @@ def duration_text(value: Any) -> str:
     if hours:
         return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
     return _("%(minutes)d min") % {"minutes": minutes}
+
+
+@register.simple_tag
+def list_total(changelist: Any) -> Any:
+    """The list's total, worded truthfully (``workspace.changelist.ListTotal``)."""
+    from ..changelist import list_total as total
+
+    return total(changelist)

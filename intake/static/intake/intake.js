@@ -173,7 +173,7 @@
       var status = document.getElementById("status");
       if (body.status) {
         status.innerHTML = "";
-        status.appendChild(el("p", "ok", body.status));
+        status.appendChild(el("p", body.status_kind === "warning" ? "warning" : "ok", body.status));
         status.classList.remove("hidden");
       }
       var finishForm = document.getElementById("finish-form");
@@ -222,11 +222,15 @@
         var when = new Date(t.getAttribute("datetime"));
         if (isNaN(when.getTime())) return;
         try {
-          // The visitor's own clock, with its zone named, so nobody misreads the deadline.
-          t.textContent = new Intl.DateTimeFormat(lang, {
+          // The customer's clock (the server names the zone), with its zone written out, so
+          // nobody misreads the deadline.
+          var options = {
             weekday: "long", year: "numeric", month: "long", day: "numeric",
             hour: "numeric", minute: "2-digit", timeZoneName: "short"
-          }).format(when);
+          };
+          var zone = t.getAttribute("data-time-zone");
+          if (zone) options.timeZone = zone;
+          t.textContent = new Intl.DateTimeFormat(lang, options).format(when);
         } catch (e) { /* keep the server's text */ }
       });
     }
