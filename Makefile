@@ -5,11 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ADDR ?= 127.0.0.1:8000
 
-<<<<<<< HEAD
-.PHONY: run test install lint bench bench-sqlite
-=======
-.PHONY: run test install lint bench serve worker release lock
->>>>>>> main
+.PHONY: run test install lint bench bench-sqlite serve worker release lock
 
 # Installs come from requirements.lock (every package pinned, with its hashes): the same
 # versions on every machine, a year from now too. `make lock` re-resolves it from pyproject.toml.

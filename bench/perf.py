@@ -97,7 +97,7 @@ PRIORITY_NAMES = {10: "low", 20: "normal", 30: "high", 40: "urgent"}
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def alternate(repeat: int, product: Callable[[int], Any], raw: Callable[[int], Any]):
@@ -168,8 +168,10 @@ class Server:
         env = {**os.environ, "DATABASE_CONN_MAX_AGE": "600", "DEBUG": "0"}
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.process = subprocess.Popen(
-            [str(gunicorn), "aftersales.wsgi", "-w", "2", "-b", f"127.0.0.1:{self.port}"]
-            + ["--timeout", "600", "--log-level", "warning"],
+            [
+                *(str(gunicorn), "aftersales.wsgi", "-w", "2", "-b", f"127.0.0.1:{self.port}"),
+                *("--timeout", "600", "--log-level", "warning"),
+            ],
             cwd=ROOT,
             env=env,
         )
@@ -420,7 +422,7 @@ def detail_and_transition(args, server: Server, raw: Raw, key: str) -> None:
         reference = raw_refs.pop()
         now = timezone.now()
         with transaction.atomic():
-            case_id, version = raw.rows(
+            case_id, _version = raw.rows(
                 "SELECT id, version FROM cases_case WHERE reference = %s FOR UPDATE", [reference]
             )[0]
             raw.rows(
