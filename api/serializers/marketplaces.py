@@ -52,12 +52,13 @@ class QueryParametersSerializer(serializers.Serializer):
     (the schema says so: minLength 1), as the list filters do."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        empty = [name for name in self.fields if name in data and data.get(name) == ""]
+        empty = [name for name in list(self.fields) if name in data and data.get(name) == ""]
         if empty:
             raise serializers.ValidationError(
                 {name: [_("Give a value, or leave the parameter out.")] for name in empty}
             )
-        return super().to_internal_value(data)
+        values: dict[str, Any] = super().to_internal_value(data)
+        return values
 
 
 class CalendarQuerySerializer(QueryParametersSerializer):

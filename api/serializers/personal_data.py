@@ -86,7 +86,9 @@ class PersonalDataEraseSerializer(PersonalDataSubjectSerializer):
 class PersonalDataErasureSerializer(serializers.ModelSerializer):
     """What an erasure did (the record holds none of the data)."""
 
-    marketplace = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    marketplace: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     parts = serializers.DictField(
         child=serializers.IntegerField(), help_text="Rows changed by part (messages...)."
     )

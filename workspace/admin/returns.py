@@ -237,7 +237,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("case"), ordering="case__reference")
     def case_column(self, obj: ReturnRequest) -> str:
-        return case_link(obj.case) if obj.case_id else "—"
+        return case_link(obj.case) if obj.case is not None else "—"
 
     @admin.display(description=_("requested at"), ordering="requested_at")
     def requested_column(self, obj: ReturnRequest) -> str:

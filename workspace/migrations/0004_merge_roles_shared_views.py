@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
     dependencies = [
         ("workspace", "0003_roles_work_conversations"),
-        ("workspace", "0003_savedview_shared"),
+        ("workspace", "0003_savedview_shared_agents_answer_returns"),
     ]
 
     operations = []
