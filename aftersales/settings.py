@@ -66,11 +66,19 @@ INSTALLED_APPS = [
     "messaging",  # issue 6: the message log
     "scorecards",  # issue 6: marketplace scorecards
     "jobs",  # issue 6: background jobs
+    "packs",  # issue 12: dispute packs
     "api",  # issue 3: REST API for integrations, webhooks
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request carries its id (aftersales.logs).
+    "aftersales.middleware.RequestIdMiddleware",
+    # Before the host check and the HTTPS redirect: a load balancer probes by address over HTTP.
+    "aftersales.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from gunicorn itself, hashed names cached for a year (issue 10).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "aftersales.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A database that cannot be reached answers 503 with Retry-After, never a traceback.
+    "aftersales.middleware.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "aftersales.urls"
@@ -105,8 +115,16 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'var' / 'aftersales.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        # A kept connection that died with the server (an outage, a failover) is replaced at the
+        # next request instead of failing it.
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # An unreachable server fails the request in seconds (a 503), not after the TCP timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and the worker read while the other writes; the timeout makes a
     # writer wait for the lock instead of failing at once.
@@ -142,7 +160,9 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT / "files"},
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed and compressed names written by collectstatic (``make serve`` runs it); with DEBUG
+    # on, the files are served unhashed from the apps.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     "evidence": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT / "evidence", "directory_permissions_mode": 0o750},
@@ -203,19 +223,71 @@ CACHES = {
 if env_bool("Q_SYNC", False):
     Q_CLUSTER["sync"] = True
 
+# Logs: one JSON object per line on standard error (``LOG_FORMAT=json``, the default with DEBUG
+# off), each with the request id of the request it was written in (aftersales.logs); readable
+# text in development.
+LOG_FORMAT: str = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "aftersales.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "aftersales.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's own loggers write through the root handler (one format for every line).
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+
+# -- HTTPS (issue 10): all from the environment, documented in the README ("Deploying") -------
+# Behind a reverse proxy that ends TLS, say which header tells a request came over HTTPS:
+# ``SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto`` (the value ``https`` is implied) or
+# ``Header-Name=value``. Only set it when the proxy overwrites that header from the client.
+SECURE_SSL_REDIRECT: bool = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS: int = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD: bool = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE: bool = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE: bool = env_bool("CSRF_COOKIE_SECURE", False)
+
+
+def _proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    if not value.strip():
+        return None
+    name, _sep, expected = value.partition("=")
+    meta = "HTTP_" + name.strip().upper().replace("-", "_")
+    return (meta, expected.strip() or "https")
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER", ""))
+# The Content-Security-Policy of every page that sets none of its own (the admin, the forms;
+# the API readers have theirs). Scripts from this server only; inline styles are allowed (the
+# dashboard's bars and the admin's widgets set widths inline; no script can run from them).
+CONTENT_SECURITY_POLICY: str = os.environ.get(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'",
+)
+
+# -- Health and outages (issue 10) -------------------------------------------------------------
+# ``/healthz`` answers when the process does; ``/readyz`` when the database, the broker and
+# cache, and the evidence storage answer too (aftersales.health).
+# What a 503 answer tells clients to wait before trying again, while the database is down.
+OUTAGE_RETRY_AFTER_SECONDS: int = int(os.environ.get("OUTAGE_RETRY_AFTER_SECONDS", "5"))
 
 # -- Support workspace (the Django admin; app `workspace`) ------------------------------------
 # The application's own settings are declared here once, typed, with their defaults; the code
@@ -297,6 +369,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.describe_api",
+        "api.schema.declare_rules",
     ],
     "ENUM_NAME_OVERRIDES": {
         "CaseStateEnum": "cases.choices.CaseState",
@@ -306,6 +379,10 @@ SPECTACULAR_SETTINGS = {
         "UploadSourceEnum": ["api", "customer", "partner"],
         "MessageChannelEnum": "messaging.models.MessageChannel",
         "MetricUnitEnum": ["ratio", "seconds", "score"],  # scorecards.definitions.Unit
+        # One name per choice set: without these, check --deploy warns (drf_spectacular.W001).
+        "RefundDecisionEnum": "cases.choices.RefundDecision",
+        "ReturnDecisionEnum": "cases.choices.ReturnDecision",
+        "CustomerLanguageEnum": "cases.models.orders.CUSTOMER_LANGUAGES",
     },
 }
 # Bodies above this size are refused (413) before being read (a 10,000-order import is ~5 MB).
@@ -353,8 +430,67 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "workspace.lockout.lockout_response"
 # The address as the rate limits see it (INTAKE_TRUSTED_PROXIES), not a forgeable header.
-AXES_CLIENT_IP_CALLABLE = "intake.ratelimit.client_address"
+AXES_CLIENT_IP_CALLABLE = "intake.ratelimit.client_ip"
 AXES_VERBOSE = False
 # Invalid API keys, per client address: more than this many in the window answer 429.
 API_INVALID_KEY_LIMIT = int(os.environ.get("API_INVALID_KEY_LIMIT", "30"))
 API_INVALID_KEY_WINDOW_SECONDS = int(os.environ.get("API_INVALID_KEY_WINDOW_SECONDS", "600"))
+
+# -- Several web processes and workers: Redis (issue 10, "scale") -----------------------------
+# REDIS_URL (e.g. redis://redis.internal:6379/0) makes every process share one Redis: the
+# django-q2 broker (tasks queued by any web process, taken by any worker) and the cache that
+# holds every rate-limit count (API clients, invalid keys, upload links). Staff login failures
+# (django-axes) are counted in the database, which every process shares already.
+# REDIS_CACHE_URL and REDIS_BROKER_URL, when set, give each its own database or server: a cache
+# ``clear()`` empties its whole Redis database, which must not hold the queue. The default keeps
+# them apart on one server: the broker on the URL's database, the cache on the next one.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+
+def _redis_next_db(url: str) -> str:
+    """``redis://host:6379/0`` -> ``redis://host:6379/1`` (database 0 when none is named)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    current = parts.path.strip("/")
+    number = int(current) + 1 if current.isdigit() else 1
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+if REDIS_URL:
+    Q_CLUSTER.pop("orm", None)
+    Q_CLUSTER["redis"] = os.environ.get("REDIS_BROKER_URL") or REDIS_URL
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("REDIS_CACHE_URL") or _redis_next_db(REDIS_URL),
+        "KEY_PREFIX": "aftersales",
+    }
+
+# -- Evidence on object storage (issue 10, "scale") -------------------------------------------
+# AWS_STORAGE_BUCKET_NAME puts the evidence files (and outgoing e-mail attachments) in a bucket
+# of any S3-compatible service instead of MEDIA_ROOT, so that every web process and worker sees
+# the same files. The bucket stays private: the backend (cases.storage.PrivateS3Storage) gives no
+# URL, public or presigned; files are streamed by the access-checked views. Uploads still wait in
+# MEDIA_ROOT/tmp while they are checked.
+#   AWS_STORAGE_BUCKET_NAME   the bucket (created beforehand, public access blocked)
+#   AWS_S3_ENDPOINT_URL       the service's address (empty: Amazon S3 itself)
+#   AWS_S3_REGION_NAME        its region, when it needs one
+#   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   the credentials (or the machine's role)
+#   AWS_LOCATION              a folder inside the bucket (default: none)
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")
+if AWS_STORAGE_BUCKET_NAME:
+
+    def _bucket_storage(folder: str) -> dict:
+        prefix = os.environ.get("AWS_LOCATION", "").strip("/")
+        return {
+            "BACKEND": "cases.storage.PrivateS3Storage",
+            "OPTIONS": {
+                "bucket_name": AWS_STORAGE_BUCKET_NAME,
+                "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+                "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+                "location": f"{prefix}/{folder}" if prefix else folder,
+            },
+        }
+
+    STORAGES["evidence"] = _bucket_storage("evidence")
+    STORAGES["default"] = _bucket_storage("files")

@@ -5,4 +5,11 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 
-from .settings import *  # noqa: E402, F403
+from .settings import *  # noqa: F403
+
+# The tests serve static files from the apps, as development does: the hashed names of the
+# production storage exist only after collectstatic (the gunicorn test runs it).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

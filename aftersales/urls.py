@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 from api.problems import handler_for
 from workspace.errors import bad_request
 
+from .outage import unless_database_down
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
@@ -17,4 +19,6 @@ urlpatterns = [
 # answer a problem document too; elsewhere Django's pages.
 handler400 = handler_for(bad_request, 400, "invalid")
 handler404 = handler_for(defaults.page_not_found, 404, "not_found")
-handler500 = handler_for(defaults.server_error, 500, "server_error")
+# A database outage raised outside a view (a middleware reading the session or the user) is a
+# 503 with Retry-After, not a 500 (aftersales.outage).
+handler500 = unless_database_down(handler_for(defaults.server_error, 500, "server_error"))

@@ -14,8 +14,8 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from .models import (
     ApiClient,
@@ -28,7 +28,9 @@ from .webhooks.delivery import delivery_replay
 from .webhooks.subscriptions import limit_refusal, subscription_limit
 
 # A URL typed without a scheme is taken as https (Django 6's default).
-URL_FIELD = {models.URLField: {"assume_scheme": "https"}}
+URL_FIELD: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+    models.URLField: {"assume_scheme": "https"}
+}
 
 
 class SubscriptionLimitFormSet(BaseInlineFormSet):
@@ -39,7 +41,7 @@ class SubscriptionLimitFormSet(BaseInlineFormSet):
         super().clean()
         kept = 0
         for form in self.forms:
-            if self.can_delete and self._should_delete_form(form):
+            if self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]  # Django API missing from the stubs
                 continue
             if form.instance.pk is None and not form.has_changed():
                 continue  # an empty extra row
@@ -63,7 +65,7 @@ class WebhookSubscriptionForm(forms.ModelForm):
         fields = ("client", "url", "event_types", "is_active", "description")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         client = data.get("client")
         if self.instance.pk is None and client is not None:
             refusal = limit_refusal(client.pk, adding=1)
@@ -102,6 +104,7 @@ class ApiClientAdmin(admin.ModelAdmin):
                     "may_reject_refunds",
                     "may_withdraw_cases",
                     "may_record_platform_rulings",
+                    "may_handle_personal_data",
                 ),
                 "description": _(
                     "Rejecting claims and refunds, withdrawing cases and recording platform "
@@ -129,8 +132,8 @@ class ApiClientAdmin(admin.ModelAdmin):
     @admin.display(description=_("status"))
     def status(self, client: ApiClient) -> str:
         if client.revoked_at:
-            return _("revoked %(date)s") % {"date": client.revoked_at.date().isoformat()}
-        return _("active")
+            return str(_("revoked %(date)s") % {"date": client.revoked_at.date().isoformat()})
+        return str(_("active"))
 
     def save_model(self, request: HttpRequest, obj: ApiClient, form: Any, change: bool) -> None:
         key = None if change else obj.set_new_key()
@@ -142,7 +145,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         messages.warning(
             request,
             format_html(
-                _(
+                gettext(
                     "The key of “{}” is <code>{}</code>. Copy it now: it is stored hashed and will "
                     "not be shown again."
                 ),

@@ -28,6 +28,13 @@ class ApiConfig(AppConfig):
         from .webhooks.messages import record_outbound_webhook
 
         outbound_queued.connect(record_outbound_webhook, dispatch_uid="api_webhook_outbound")
+        from cases.signals import tracking_events_recorded
+
+        from .webhooks.tracking import record_tracking_webhooks
+
+        tracking_events_recorded.connect(
+            record_tracking_webhooks, dispatch_uid="api_webhook_tracking"
+        )
         from cases.personal_data import register_part
 
         from . import personal_data

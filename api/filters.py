@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
@@ -34,7 +35,8 @@ class ApiFilterBackend(django_filters.rest_framework.DjangoFilterBackend):
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         try:
-            return super().filter_queryset(request, queryset, view)
+            filtered: QuerySet = super().filter_queryset(request, queryset, view)
+            return filtered
         except ValidationError as exc:
             raise QueryParametersInvalid(exc.detail) from exc
         except DjangoValidationError as exc:  # raised by a filter method (marketplace codes)
@@ -64,9 +66,14 @@ class CommaChoicesField(forms.Field):
         return values
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class CommaChoicesFilter(django_filters.Filter):
     field_class = CommaChoicesField
+
+    def __init__(self, *args: Any, allowed: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, allowed=allowed, **kwargs)
+        # The schema states the rule the field checks: one or more of the values, by commas.
+        choice = "|".join(re.escape(value) for value in allowed)
+        set_override(self, "field", {"type": "string", "pattern": f"^({choice})(,({choice}))*$"})
 
     def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
         if not value:
@@ -93,6 +100,27 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+def _codes(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def narrowed_marketplace_ids(request: Request, mine: dict[str, Any]) -> frozenset[int] | None:
+    """The ids of the marketplaces a ``marketplace`` parameter asks for, when each of them is
+    one of the client's (``mine``: code -> Marketplace); else None (no parameter, or a code
+    that ``MarketplaceCodesFilter`` refuses in its own words).
+
+    A list scoped with these ids instead of all the client's needs no second marketplace
+    condition: ``marketplace_id IN (1, 4) AND marketplace_id IN (1)`` makes PostgreSQL expect
+    a fifth of the rows it finds and pick a plan that reads most of the table.
+    """
+    codes = _codes(request.query_params.get("marketplace", ""))
+    if not codes or any(code not in mine for code in codes):
+        return None
+    ids = frozenset(mine[code].pk for code in codes)
+    request.marketplace_scope = ids  # type: ignore[attr-defined]  # read by the filter below
+    return ids
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class MarketplaceCodesFilter(django_filters.Filter):
     """Marketplace codes (comma-separated), each one of the client's marketplaces."""
@@ -102,8 +130,9 @@ class MarketplaceCodesFilter(django_filters.Filter):
     def filter(self, qs: QuerySet, value: str | None) -> QuerySet:
         if not value:
             return qs
-        mine = self.parent.request.user.marketplaces_by_code()
-        codes = [part.strip() for part in value.split(",") if part.strip()]
+        request = self.parent.request
+        mine = request.user.marketplaces_by_code()
+        codes = _codes(value)
         unknown = [code for code in codes if code not in mine]
         if unknown:
             raise forms.ValidationError(
@@ -115,7 +144,10 @@ class MarketplaceCodesFilter(django_filters.Filter):
                     )
                 }
             )
-        return qs.filter(marketplace_id__in=[mine[code].pk for code in codes])
+        ids = frozenset(mine[code].pk for code in codes)
+        if getattr(request, "marketplace_scope", None) == ids:
+            return qs  # the view scoped the list to these marketplaces already
+        return qs.filter(marketplace_id__in=sorted(ids))
 
 
 _UNENCODED_PLUS = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
@@ -141,8 +173,12 @@ class AwareIsoDateTimeField(django_filters.fields.IsoDateTimeField):
         try:
             # In UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
             return parsed.astimezone(dt.UTC)
-        except OverflowError as exc:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+        except OverflowError:
+            # A valid time just beyond the calendar's ends in UTC (0001-01-01T00:00+01:00):
+            # the end itself selects the same rows.
+            if parsed.year == 1:
+                return dt.datetime.min.replace(tzinfo=dt.UTC)
+            return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -153,7 +189,7 @@ class StrictFilterSet(django_filters.FilterSet):
     """A parameter given with no value (``?due_after=``) is an error, not silently ignored."""
 
     def is_valid(self) -> bool:
-        valid = super().is_valid()
+        valid: bool = super().is_valid()
         for name in self.filters:
             if name in self.data and self.data.get(name) == "":
                 self.form.add_error(name, _("Give a value, or leave the parameter out."))

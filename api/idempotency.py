@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from rest_framework.response import Response
 
@@ -42,7 +43,7 @@ class Replay(Exception):
 
 
 def key_of(request: Any) -> str | None:
-    key = request.headers.get(HEADER)
+    key: str | None = request.headers.get(HEADER)
     if key is None:
         return None
     key = key.strip()
@@ -70,6 +71,7 @@ def fingerprint(request: Any) -> str:
         body = {key: values for key, values in data.lists() if key not in files}
     else:
         body = data
+    files = files if hasattr(files, "getlist") else MultiValueDict()
     digest.update(json.dumps(body, sort_keys=True, default=str).encode())
     for name in sorted(files):
         for upload in files.getlist(name):

@@ -69,6 +69,11 @@ class ApiClient(models.Model):
     may_record_platform_rulings = models.BooleanField(
         _("may record platform rulings"), default=False
     )
+    may_handle_personal_data = models.BooleanField(
+        _("may export and erase personal data"),
+        default=False,
+        help_text=_("Customers' requests about their data (/api/v1/personal-data/)."),
+    )
     throttle_rate = models.CharField(
         _("request rate limit"),
         max_length=20,
@@ -171,6 +176,8 @@ class WebhookEventType(models.TextChoices):
     DEADLINES_CHANGED = "case.deadlines_changed", _("Case deadlines recomputed")
     # A reply entered the outbox: push connectors send it (``api.webhooks.messages``).
     MESSAGE_OUTBOUND = "message.outbound", _("Reply to send")
+    # A carrier scan of a parcel of a known order (``api.webhooks.tracking``).
+    TRACKING_EVENT = "tracking.event", _("Carrier tracking event")
 
 
 ALL_EVENTS = "*"

@@ -18,8 +18,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
@@ -126,9 +128,16 @@ def problem_response(
         code=code,
         detail=detail,
         instance=request.path if request is not None else "",
+        request_id=request_id_of(request),
         **extra,
     )
     return Response(data, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def request_id_of(request: Any) -> str | None:
+    """The id the request is logged under (``aftersales.middleware.RequestIdMiddleware`` sets
+    it), so that a client quoting a problem leads to its log lines."""
+    return getattr(request, "request_id", None) or None
 
 
 # -- field errors -------------------------------------------------------------------------------
@@ -259,10 +268,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.PermissionDenied(*exc.args)
     if isinstance(exc, exceptions.APIException):
         headers: dict[str, str] = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        auth_header = getattr(exc, "auth_header", None)  # NotAuthenticated, AuthenticationFailed
+        if auth_header:
+            headers["WWW-Authenticate"] = str(auth_header)
+        wait = getattr(exc, "wait", None)  # Throttled
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         code = getattr(exc, "problem_code", None) or _api_exception_code(exc)
         if isinstance(exc.detail, dict | list):
             errors = field_errors(exc.detail)
@@ -288,6 +299,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             errors=errors or None,
             **extra,
         )
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database cannot be reached: nothing was written (the transaction rolled back);
+        # the client should come back shortly. Not a bug: a warning, no traceback.
+        where = request.path if request is not None else "API"
+        logger.warning("Database unavailable while serving %s: %s", where, exc)
+        answer: Response = database_unavailable_problem(request)
+        return answer
     # A bug: log it with its traceback, answer a plain problem (never a traceback).
     logger.exception("Unhandled error in %s", request.path if request is not None else "API")
     return problem_response(
@@ -333,9 +351,30 @@ class Problem(exceptions.APIException):
 # -- Django-level errors under /api/ (unknown URLs, failures before a view runs) ------------------
 
 
-def _django_problem(request: HttpRequest, status_code: int, code: str, detail: str) -> JsonResponse:
-    data = problem_data(status_code, code=code, detail=detail, instance=request.path)
+def django_problem(request: HttpRequest, status_code: int, code: str, detail: str) -> JsonResponse:
+    """A problem answer outside DRF (unknown addresses, failures before a view runs)."""
+    data = problem_data(
+        status_code,
+        code=code,
+        detail=detail,
+        instance=request.path,
+        request_id=request_id_of(request),
+    )
     return JsonResponse(data, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def database_unavailable_problem(request: Any) -> Any:
+    """503 ``service_unavailable`` with ``Retry-After``: the database cannot be reached."""
+    headers = {"Retry-After": str(settings.OUTAGE_RETRY_AFTER_SECONDS)}
+    detail = str(HTTP_CODES[ErrorCode.SERVICE_UNAVAILABLE])
+    if isinstance(request, HttpRequest):
+        response: Any = django_problem(request, 503, ErrorCode.SERVICE_UNAVAILABLE, detail)
+        for name, value in headers.items():
+            response[name] = value
+        return response
+    return problem_response(
+        503, code=ErrorCode.SERVICE_UNAVAILABLE, detail=detail, request=request, headers=headers
+    )
 
 
 def is_api_request(request: HttpRequest) -> bool:
@@ -353,13 +392,20 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             match = None
         if match is not None and match.func is not api_not_found:
             return match.func(request, *match.args, **match.kwargs)
-    return _django_problem(
+    return django_problem(
         request,
         404,
         "not_found",
         _("There is no API endpoint at %(path)s. The endpoints are listed at /api/docs/.")
         % {"path": request.path},
     )
+
+
+def _title_of(code: str) -> str:
+    try:
+        return str(HTTP_CODES.get(ErrorCode(code)) or "")
+    except ValueError:
+        return ""
 
 
 def handler_for(default: Any, status_code: int, code: str) -> Any:
@@ -370,7 +416,7 @@ def handler_for(default: Any, status_code: int, code: str) -> Any:
         if is_api_request(request):
             if status_code == 404:
                 return api_not_found(request)
-            return _django_problem(request, status_code, code, str(HTTP_CODES.get(code, "")))
+            return django_problem(request, status_code, code, _title_of(code))
         return default(request, *args, **kwargs)
 
     return handler

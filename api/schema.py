@@ -5,8 +5,9 @@ overview text (``api/overview.md``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from django.core.validators import MinValueValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import force_instance
@@ -42,7 +43,7 @@ class FieldErrorSerializer(serializers.Serializer):
 class ProblemTransitionSerializer(serializers.Serializer):
     name = serializers.CharField()
     target = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -54,7 +55,7 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, in words for people.")
     code = serializers.CharField(help_text="Stable code for programs (see /api/problems/).")
     instance = serializers.CharField(required=False, help_text="The path of the request.")
-    errors = FieldErrorSerializer(many=True, required=False)
+    errors = FieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]  # the problem member, not Serializer.errors
     available_transitions = ProblemTransitionSerializer(
         many=True, required=False, help_text="On transition refusals: what can run now."
     )
@@ -114,8 +115,10 @@ class ProblemAutoSchema(AutoSchema):
         statuses.extend(extra.get(getattr(self.view, "action", None), ()))
         return sorted(set(statuses))
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
-        responses = super()._get_response_bodies(direction)
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
         component = self.resolve_serializer(ProblemSerializer, "response")
         for status in self._problem_statuses():
             responses.setdefault(
@@ -130,11 +133,27 @@ class ProblemAutoSchema(AutoSchema):
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         # drf-spectacular has no setting for closed objects: a body serializer that refuses
         # unknown fields (serializers.base) says so in its request component.
-        schema = super()._map_basic_serializer(serializer, direction)
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(
             force_instance(serializer), RejectUnknownFieldsMixin
         ):
             schema["additionalProperties"] = False
+        return schema
+
+    def _map_serializer_field(self, field: Any, direction: str, *args: Any, **kwargs: Any) -> Any:
+        schema = super()._map_serializer_field(field, direction, *args, **kwargs)
+        if isinstance(field, serializers.DecimalField) and isinstance(schema, dict):
+            # drf-spectacular's pattern lets "", "-" and "." through, and a minus sign where
+            # the field (or its model's validator) wants 0 or more: the server refuses both.
+            places = field.decimal_places or 0
+            digits = (field.max_digits or 20) - places
+            minimum = field.min_value
+            for validator in field.validators:
+                if isinstance(validator, MinValueValidator):
+                    minimum = validator.limit_value
+            sign = "" if minimum is not None and minimum >= 0 else "-?"
+            fraction = rf"(\.\d{{1,{places}}})?" if places else ""
+            schema["pattern"] = rf"^{sign}\d{{1,{digits}}}{fraction}$"
         return schema
 
     def get_override_parameters(self) -> list[Any]:
@@ -177,3 +196,80 @@ def describe_api(result: dict[str, Any], generator: Any, request: Any, public: b
     webhooks) as the schema's description."""
     result.setdefault("info", {})["description"] = OVERVIEW.read_text(encoding="utf-8")
     return result
+
+
+# -- the rules the server checks, stated in the schema -----------------------------------------
+
+# ``api.idempotency``: 1 to 255 printable characters (no spaces at the ends: a proxy may trim).
+IDEMPOTENCY_KEY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
+}
+# ``api.views.cases._VERSION_TAG``: the case's ETag (its version), weak or strong, or ``*``.
+IF_MATCH_SCHEMA = {"type": "string", "pattern": r'^(\*|(W/)?"?[1-9][0-9]{0,17}"?)$'}
+# Body fields whose rule drf-spectacular cannot read from the serializer:
+# (component, property) -> keywords added.
+BODY_RULES: dict[tuple[str, str], dict[str, Any]] = {
+    # webhooks.check_url and Django's URLValidator: http(s), a host name with a top-level domain
+    ("WebhookSubscriptionRequest", "url"): {
+        "pattern": r"^https?://[a-z0-9]+(\.[a-z0-9]+)*\.[a-z]{2,20}(:[1-9][0-9]{1,3})?(/[A-Za-z0-9._~-]*)*$"
+    },
+    ("PatchedWebhookSubscriptionRequest", "url"): {
+        "pattern": r"^https?://[a-z0-9]+(\.[a-z0-9]+)*\.[a-z]{2,20}(:[1-9][0-9]{1,3})?(/[A-Za-z0-9._~-]*)*$"
+    },
+}
+# Ids in bodies: positive, within PostgreSQL's bigint.
+ID_BOUNDS = {"minimum": 1, "maximum": 2**63 - 1}
+
+
+def declare_rules(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict:
+    """Postprocessing hook: the rules the server enforces on the shape of a request, which
+    drf-spectacular does not derive, written into the schema (a client generated from it sends
+    nothing the server refuses as malformed; tests/api/test_schema.py checks it with
+    Schemathesis):
+
+    * a query parameter given empty is refused ("give a value, or leave it out"): minLength 1;
+    * the Idempotency-Key and If-Match headers' formats;
+    * a list body holds at least one item;
+    * ids are positive; the fields of ``BODY_RULES`` (decimals: ``ProblemAutoSchema``).
+    """
+    _declare_operation_rules(result)
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        for prop, schema in component.get("properties", {}).items():
+            if schema.get("readOnly"):
+                continue
+            if (
+                name.endswith("Request")
+                and prop == "marketplace"
+                and schema.get("type") == "string"
+            ):
+                schema.setdefault("minLength", 1)  # a code, never empty
+            if name.endswith("Request") and prop == "currency" and schema.get("type") == "string":
+                schema.setdefault("pattern", "^[A-Za-z]{3}$")  # ISO 4217 letters
+            if schema.get("type") == "integer" and prop in {"evidence_request", "refund_request"}:
+                for key, value in ID_BOUNDS.items():
+                    schema.setdefault(key, value)
+            schema.update(BODY_RULES.get((name, prop), {}))
+    return result
+
+
+def _declare_operation_rules(result: dict[str, Any]) -> None:
+    """Parameters and list bodies of every operation (see ``declare_rules``)."""
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.setdefault("schema", {})
+                if parameter["in"] == "query" and schema.get("type") == "string":
+                    schema.setdefault("minLength", 1)
+                elif parameter["in"] == "header" and parameter["name"] == IDEMPOTENCY_HEADER:
+                    parameter["schema"] = dict(IDEMPOTENCY_KEY_SCHEMA)
+                elif parameter["in"] == "header" and parameter["name"] == "If-Match":
+                    parameter["schema"] = dict(IF_MATCH_SCHEMA)
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                body = content.get("schema", {})
+                if body.get("type") == "array":
+                    body.setdefault("minItems", 1)

@@ -1,8 +1,11 @@
 """Rate limits per API client (the client's own limit, or the deployment's default), and of
 invalid keys per client address, answered with 429 and ``Retry-After``.
 
-Counts live in Django's cache: with several server processes, configure a shared cache (Redis or
-the database cache), or each process counts on its own.
+Counts live in Django's cache: with several server processes, configure the shared Redis cache
+(``REDIS_URL``), or each process counts on its own. A count is one atomic increment of a
+fixed-window counter (``cache.add`` then ``cache.incr``), so requests arriving at the same moment
+on several processes are each counted: DRF's own throttle reads a history list and writes it
+back, and two processes doing so at once keep only one of the two requests.
 """
 
 from __future__ import annotations
@@ -60,7 +63,25 @@ class ClientRateThrottle(SimpleRateThrottle):
         if isinstance(client, ApiClient) and client.throttle_rate and self.scope == "client":
             self.rate = client.throttle_rate
             self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        if self.rate is None or self.num_requests is None or self.duration is None:
+            return True
+        prefix = self.get_cache_key(request, view)
+        if prefix is None:
+            return True
+        now = time.time()
+        index = int(now // self.duration)
+        key = f"{prefix}:{self.duration}:{index}"
+        self._retry_after = int((index + 1) * self.duration - now) + 1
+        self.cache.add(key, 0, timeout=self.duration + 5)
+        try:
+            count = self.cache.incr(key)
+        except ValueError:  # expired between add and incr
+            self.cache.set(key, 1, timeout=self.duration + 5)
+            count = 1
+        return count <= self.num_requests
+
+    def wait(self) -> float | None:
+        return getattr(self, "_retry_after", None)
 
 
 class BulkImportThrottle(ClientRateThrottle):

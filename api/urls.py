@@ -12,12 +12,15 @@ from rest_framework.routers import SimpleRouter
 
 from .problems import api_not_found
 from .views.cases import CaseViewSet
-from .views.docs import ProblemTypesView, RedocView, SwaggerView
+from .views.docs import ProblemTypesView, RedocView, SwaggerView, redoc_bundle
 from .views.marketplaces import MarketplaceViewSet
 from .views.messages import MessageViewSet
 from .views.orders import OrderViewSet
 from .views.outbox import OutboxViewSet
+from .views.personal_data import PersonalDataViewSet
 from .views.returns import ReturnRequestViewSet
+from .views.scorecards import SellerFeedbackViewSet, SurveyAnswerViewSet
+from .views.tracking import ShipmentViewSet, TrackingEventViewSet
 from .views.webhooks import WebhookSubscriptionViewSet
 
 app_name = "api"
@@ -31,12 +34,18 @@ router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 router.register("messages", MessageViewSet, basename="message")
 router.register("outbox", OutboxViewSet, basename="outbox")
 router.register("return-requests", ReturnRequestViewSet, basename="return-request")
+router.register("personal-data", PersonalDataViewSet, basename="personal-data")
+router.register("survey-answers", SurveyAnswerViewSet, basename="survey-answer")
+router.register("seller-feedback", SellerFeedbackViewSet, basename="seller-feedback")
+router.register("tracking-events", TrackingEventViewSet, basename="tracking-event")
+router.register("shipments", ShipmentViewSet, basename="shipment")
 
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", RedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("redoc/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
     path("problems/", ProblemTypesView.as_view(), name="problem-types"),
     path("problems/<str:code>", ProblemTypesView.as_view(), name="problem-type"),
     re_path(r"^[\s\S]*$", api_not_found),  # any path, new lines included

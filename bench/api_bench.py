@@ -66,7 +66,7 @@ def timed(runs: int, work: Callable[[int], object]) -> list[float]:
 
 def summary(label: str, durations: list[float], items_per_run: int, unit: str) -> str:
     ordered = sorted(durations)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     total = sum(durations)
     rate = items_per_run * len(durations) / total if total else float("inf")
     p50 = statistics.median(durations)

@@ -91,6 +91,7 @@ class Door(models.TextChoices):
     FORM = "form", _("Evidence form")
     JOB = "job", _("Background job")
     COMMAND = "command", _("Command line")
+    TRACKING = "tracking", _("Carrier tracking")
 
 
 class ActorType(models.TextChoices):
@@ -122,6 +123,8 @@ class EventType(models.TextChoices):
     SUPPLIER_ESCALATION = "supplier_escalation", _("Late shipment: supplier step due")
     RETURN_ANSWERED = "return_answered", _("Return request answered")
     PERSONAL_DATA_ERASED = "personal_data_erased", _("Personal data erased")
+    TRACKING_EVENT = "tracking_event", _("Carrier tracking event")
+    PACK_PRODUCED = "pack_produced", _("Dispute pack produced")
 
 
 class MediaType(models.TextChoices):
@@ -243,3 +246,27 @@ class ReturnDecision(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     REFUNDED_WITHOUT_RETURN = "refunded_without_return", _("Refunded without return")
     CLOSED = "closed", _("Closed")  # answered without a return (the customer's question settled)
+
+
+class TrackingStatus(models.TextChoices):
+    """A carrier's scan, in one vocabulary whatever the carrier (integrations map their codes)."""
+
+    PICKED_UP = "picked_up", _("Picked up by the carrier")
+    IN_TRANSIT = "in_transit", _("In transit")
+    CUSTOMS_HOLD = "customs_hold", _("Held at customs")
+    CUSTOMS_CLEARED = "customs_cleared", _("Cleared by customs")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+    DELIVERED = "delivered", _("Delivered")
+    DELIVERY_FAILED = "delivery_failed", _("Delivery attempt failed")
+    RETURNED_TO_SENDER = "returned_to_sender", _("Returned to sender")
+    LOST = "lost", _("Lost by the carrier")
+
+
+# Scans that say the parcel is past customs: a customs hold older than one of them is over.
+PAST_CUSTOMS_STATUSES = frozenset(
+    {
+        TrackingStatus.CUSTOMS_CLEARED,
+        TrackingStatus.OUT_FOR_DELIVERY,
+        TrackingStatus.DELIVERED,
+    }
+)

@@ -67,7 +67,7 @@ DEADLINE_INPUTS = frozenset(
     }
 )
 
-_UNIT_SECONDS = {
+_UNIT_SECONDS: dict[str, int] = {
     FirstResponseUnit.SECONDS: 1,
     FirstResponseUnit.MINUTES: 60,
     FirstResponseUnit.HOURS: 3600,

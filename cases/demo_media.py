@@ -64,6 +64,8 @@ def make_video(
         if metadata:
             output.metadata.update(metadata)
         stream = output.add_stream(codec, rate=fps)
+        if not isinstance(stream, av.VideoStream):
+            raise ValueError(f"{codec!r} is not a video codec")
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         frames = max(1, int(seconds * fps))

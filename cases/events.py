@@ -69,6 +69,12 @@ def _label(choices: Any, value: Any) -> str:
         return str(value or "")
 
 
+def _looked_up(names: dict[int, str], row_id: object) -> str:
+    """The name of the row an event parameter points at; "" for a missing or odd id (an event
+    written before the parameter existed)."""
+    return names.get(row_id, "") if isinstance(row_id, int) else ""
+
+
 def _amount(value: Any, currency: str = "") -> str:
     try:
         return f"{Decimal(str(value)):,.2f} {currency}".strip()
@@ -208,7 +214,7 @@ class EvidenceAdded(CaseEventPayload):
     def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
         media = _label(MediaType, params.get("media_type"))
         title = gettext("%(media)s added") % {"media": media}
-        name = context.evidence_names.get(params.get("evidence")) or params.get("name", "")
+        name = _looked_up(context.evidence_names, params.get("evidence")) or params.get("name", "")
         return RenderedEvent("evidence", title, clean_name(str(name)))
 
 
@@ -224,7 +230,7 @@ class EvidenceReviewed(CaseEventPayload):
         accepted = params.get("status") == ReviewStatus.ACCEPTED
         title = gettext("Evidence accepted") if accepted else gettext("Evidence rejected")
         return RenderedEvent(
-            "evidence", title, context.evidence_names.get(params.get("evidence"), "")
+            "evidence", title, _looked_up(context.evidence_names, params.get("evidence"))
         )
 
 
@@ -285,7 +291,7 @@ class RefundDecided(CaseEventPayload):
         if decision == RefundDecision.REJECTED:
             detail = _label(RefundRejectionReason, params.get("reason_code"))
             return RenderedEvent("refund", gettext("Refund rejected"), detail)
-        currency = context.refund_currencies.get(params.get("refund_request"), "")
+        currency = _looked_up(context.refund_currencies, params.get("refund_request"))
         approved = params.get("approved_amount")
         detail = _amount(approved, currency) if approved else ""
         if decision == RefundDecision.PARTIALLY_APPROVED:
@@ -542,6 +548,54 @@ class PersonalDataErased(CaseEventPayload):
     def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
         detail = gettext("erasure #%(id)s") % {"id": params.get("erasure", "")}
         return RenderedEvent("other", gettext("Customer's personal data erased"), detail)
+
+
+@_register
+@dataclass(frozen=True)
+class TrackingEventRecorded(CaseEventPayload):
+    """A carrier scan of a parcel of the case's order (``cases.services.tracking``). The
+    tracking number is personal data (erasable with the order): the event points at the
+    tracking-event row and keeps only what the scan said."""
+
+    type = EventType.TRACKING_EVENT
+    category: ClassVar[str] = "tracking"
+    tracking_event: int
+    status: str
+    location: str = ""
+
+    @classmethod
+    def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
+        from .choices import TrackingStatus
+
+        title = gettext("Carrier: %(status)s") % {
+            "status": _label(TrackingStatus, params.get("status"))
+        }
+        return RenderedEvent("tracking", title, str(params.get("location", "")))
+
+
+@_register
+@dataclass(frozen=True)
+class PackProduced(CaseEventPayload):
+    """A dispute pack of the case was produced (``cases.packs``): its SHA-256 is what
+    ``pack_verify`` checks a pack against later."""
+
+    type = EventType.PACK_PRODUCED
+    sha256: str
+    manifest_sha256: str
+    language: str
+    internal_notes: bool = False
+    files: int = 0
+
+    @classmethod
+    def render(cls, params: dict[str, Any], context: RenderContext) -> RenderedEvent:
+        detail = gettext("SHA-256 %(sha)s, %(files)s files, language %(language)s") % {
+            "sha": params.get("sha256", ""),
+            "files": params.get("files", 0),
+            "language": params.get("language", ""),
+        }
+        if params.get("internal_notes"):
+            detail = f"{detail} · {gettext('internal notes included')}"
+        return RenderedEvent("other", gettext("Dispute pack produced"), detail)
 
 
 def render_event(event: CaseEvent, context: RenderContext | None = None) -> RenderedEvent:

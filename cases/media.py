@@ -257,7 +257,7 @@ def inspect_media(upload: Upload) -> Inspected:
 
 # -- photos -----------------------------------------------------------------------------------
 
-_SAVE = {
+_SAVE: dict[str, tuple[str, str, str, dict[str, object]]] = {
     "jpeg": ("JPEG", "jpg", "image/jpeg", {"quality": 92, "optimize": True}),
     "png": ("PNG", "png", "image/png", {"optimize": True}),
     "webp": ("WEBP", "webp", "image/webp", {"quality": 90, "method": 4}),

@@ -66,12 +66,16 @@ class Subject:
     names: tuple[str, ...]
 
 
+# A part's export: its rows, or its rows by kind (a thread's messages, replies, notes...).
+PartExport = list[dict[str, Any]] | dict[str, list[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class Part:
     """Personal data held by another app: ``export`` gives its rows as JSON values, ``erase``
     pseudonymises them and returns how many rows it changed."""
 
-    export: Callable[[Subject], list[dict[str, Any]]]
+    export: Callable[[Subject], PartExport]
     erase: Callable[[Subject], int]
 
 
@@ -81,7 +85,7 @@ _PARTS: dict[str, Part] = {}
 def register_part(
     name: str,
     *,
-    export: Callable[[Subject], list[dict[str, Any]]],
+    export: Callable[[Subject], PartExport],
     erase: Callable[[Subject], int],
 ) -> None:
     """Called by an app's ``ready()`` for the personal data it keeps (idempotent)."""

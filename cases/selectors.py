@@ -60,7 +60,8 @@ def case_list(
     """
     queryset = Case.objects.all()
     if marketplace_ids is not None:
-        queryset = queryset.filter(marketplace_id__in=marketplace_ids)
+        # Sorted: the same scope gives the same SQL (and plan cache entry) every time.
+        queryset = queryset.filter(marketplace_id__in=sorted(marketplace_ids))
     related = ("marketplace", *LIST_RELATED) if with_marketplace else LIST_RELATED
     return queryset.select_related(*related)
 

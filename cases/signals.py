@@ -5,3 +5,7 @@ from django.dispatch import Signal
 
 # Sent inside the transaction that wrote a CaseEvent, right after the row: kwargs ``event``.
 case_event_recorded = Signal()
+
+# Sent inside the transaction that matched carrier scans to their shipments (new scans of a known
+# parcel, or scans kept until their shipment arrived): kwargs ``event_ids``.
+tracking_events_recorded = Signal()

@@ -38,6 +38,7 @@ def make_evidence_previews(evidence_id: int) -> str:
     evidence = Evidence.objects.filter(pk=evidence_id).first()
     if evidence is None or evidence.thumbnail:
         return ""
+    image: Image.Image
     with evidence_storage.open(evidence.file.name, "rb") as source:
         if evidence.media_type == MediaType.PHOTO:
             image = Image.open(source)
@@ -69,7 +70,7 @@ POSTER_AT_SECONDS = 1.0
 def _poster_frame(source: object) -> Image.Image:
     """A frame about a second in (a phone video often starts black or blurred), or the first
     frame of a shorter video."""
-    with av.open(source) as container:
+    with av.open(source, mode="r") as container:
         stream = container.streams.video[0]
         duration = float(container.duration / av.time_base) if container.duration else 0.0
         at = min(POSTER_AT_SECONDS, duration / 2)

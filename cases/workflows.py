@@ -26,6 +26,13 @@ from django_fsm import transition as fsm_transition
 from .choices import CLAIM_KINDS, RESOLVED_STATES, TERMINAL_STATES, CaseKind, ResolutionOutcome
 from .choices import CaseState as S
 
+
+def _table_holds(condition: bool, what: str) -> None:
+    """A check of the table itself at import: a broken table must not load (kept under -O)."""
+    if not condition:
+        raise RuntimeError(f"cases.workflows: the transition table lacks {what}")
+
+
 if TYPE_CHECKING:
     from .kernel import CaseAction
     from .models import Case
@@ -60,9 +67,17 @@ EVIDENCE_RECEIVED = Condition(
     lambda case, at: case.has_valid_evidence(),
     _("At least one valid photo or video is needed before the claim can be reviewed."),
 )
+
+
+def _order_is_domestic(case: Case, at: dt.datetime) -> bool:
+    # A function, not a lambda: mypy checks a function body once the import cycle with the
+    # Case model has resolved, and could not type ``case.order`` in a module-level lambda.
+    return case.order.is_domestic
+
+
 ORDER_IS_DOMESTIC = Condition(
     "order_is_domestic",
-    lambda case, at: case.order.is_domestic,
+    _order_is_domestic,
     _(
         "International orders cannot be intercepted: only domestic orders can be stopped in "
         "transit, and an international order cannot be refunded for a wrong address or a "
@@ -158,7 +173,7 @@ OUTCOME_OF_RESOLVED_STATE = {
     S.DELIVERED: ResolutionOutcome.DELIVERED,
     S.INTERCEPTION_FAILED: ResolutionOutcome.INTERCEPTION_FAILED,
 }
-assert set(OUTCOME_OF_RESOLVED_STATE) == RESOLVED_STATES
+_table_holds(set(OUTCOME_OF_RESOLVED_STATE) == RESOLVED_STATES, "an outcome per resolved state")
 
 
 def entered_state(case: Case, at: dt.datetime) -> None:
@@ -405,9 +420,12 @@ WORKFLOWS: dict[str, dict[str, frozenset[S]]] = {
     ),
 }
 
-assert set(WORKFLOWS) == set(CaseKind.values)
-assert all(kind in WORKFLOWS for kind in CLAIM_KINDS)
-assert {name for graph in WORKFLOWS.values() for name in graph} <= set(TRANSITIONS)
+_table_holds(set(WORKFLOWS) == set(CaseKind.values), "a workflow per case kind")
+_table_holds(all(kind in WORKFLOWS for kind in CLAIM_KINDS), "a workflow per claim kind")
+_table_holds(
+    {name for graph in WORKFLOWS.values() for name in graph} <= set(TRANSITIONS),
+    "every transition of a workflow declared",
+)
 
 
 # -- reading the table ----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
@@ -55,7 +57,7 @@ def compose(evidence_request: EvidenceRequest, kind: str) -> EmailMessage:
     )
 
 
-def sender(kind: str):  # type: ignore[no-untyped-def]
+def sender(kind: str) -> Callable[[EvidenceRequest], str]:
     """The ``send`` callable ``evidence_request_send_message`` expects."""
 
     def send(evidence_request: EvidenceRequest) -> str:

@@ -19,12 +19,13 @@ and the N-th address from the right of ``X-Forwarded-For`` is used.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 from django.http import HttpRequest
 
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
@@ -51,7 +52,7 @@ def _limits() -> dict[str, tuple[int, int]]:
     return {**DEFAULT_LIMITS, **settings.INTAKE_RATE_LIMITS}
 
 
-def _cache():  # type: ignore[no-untyped-def]
+def _cache() -> BaseCache:
     return caches[settings.INTAKE_RATE_LIMIT_CACHE]
 
 
@@ -66,6 +67,19 @@ def client_address(request: HttpRequest) -> str:
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address for stores that keep a real IP (django-axes): None when unknown.
+
+    A test client, a unix-socket proxy or a forged X-Forwarded-For gives no address; PostgreSQL's
+    ``inet`` column refuses anything else, which would fail the sign-in itself.
+    """
+    address = client_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def _key(name: str, who: str, window: int, now: float) -> tuple[str, int]:

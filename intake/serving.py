@@ -9,9 +9,10 @@ headers that stop a browser from treating the bytes as anything but the photo or
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from cases.filenames import clean_name
@@ -50,6 +51,15 @@ class _Slice:
         self.handle.close()
 
 
+def _open_window(name: str, start: int, length: int) -> Any:
+    """Bytes ``[start, start+length)`` of a stored file, read as they are sent: object storage
+    answers one ranged GET (``cases.storage``); another storage is opened and sought."""
+    opener = getattr(evidence_storage, "open_window", None)
+    if opener is not None:
+        return opener(name, start, length)
+    return _Slice(evidence_storage.open(name, "rb"), start, length)
+
+
 def download_name(evidence: Evidence, *, thumbnail: bool = False) -> str:
     """The customer's file name with the extension of what we actually serve."""
     # Names are cleaned when stored (``cases.filenames``); cleaned again here for rows stored
@@ -61,7 +71,7 @@ def download_name(evidence: Evidence, *, thumbnail: bool = False) -> str:
     return f"{stem}.{EXTENSIONS.get(evidence.content_type, 'bin')}"
 
 
-def _harden(response: HttpResponse) -> HttpResponse:
+def _harden(response: HttpResponseBase) -> HttpResponseBase:
     response["X-Content-Type-Options"] = "nosniff"
     # Even opened directly, the file cannot run script or load anything.
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -71,7 +81,7 @@ def _harden(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
+def _parse_range(header: str, size: int) -> tuple[int, int] | Literal[False] | None:
     """(start, end inclusive) for one satisfiable range; None to send the whole file; False for
     an unsatisfiable range (416)."""
     match = RANGE.match(header.strip())
@@ -94,37 +104,40 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:
 
 def evidence_file_response(
     request: HttpRequest, evidence: Evidence, *, thumbnail: bool = False
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Stream the stored file (or its preview) with safe headers and Range support."""
     if evidence.erased_at is not None:
         raise Http404("erased")  # the customer's personal data was erased: the file is gone
     name = evidence.thumbnail.name if thumbnail else evidence.file.name
+    if not name:
+        raise Http404("no file")  # a preview not made yet is answered by the caller
     content_type = "image/jpeg" if thumbnail else evidence.content_type
     attachment = content_type not in SAFE_TYPES
     if attachment:
         content_type = "application/octet-stream"
-    handle = evidence_storage.open(name, "rb")
+    # Only the storage's own calls: no ``.path`` (object storage has none), no ``.url``.
     size = evidence_storage.size(name)
     wanted = _parse_range(request.headers.get("Range", ""), size)
     if wanted is False:
-        handle.close()
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return _harden(response)
+        refusal = HttpResponse(status=416)
+        refusal["Content-Range"] = f"bytes */{size}"
+        return _harden(refusal)
     if wanted:
         start, end = wanted
         response = FileResponse(
-            _Slice(handle, start, end - start + 1),
+            _open_window(name, start, end - start + 1),
             status=206,
             content_type=content_type,
         )
         response["Content-Length"] = str(end - start + 1)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     else:
-        response = FileResponse(handle, content_type=content_type)
+        response = FileResponse(_open_window(name, 0, size), content_type=content_type)
         response["Content-Length"] = str(size)
     response.block_size = CHUNK
-    response["Content-Disposition"] = content_disposition_header(
+    disposition = content_disposition_header(
         attachment, download_name(evidence, thumbnail=thumbnail)
     )
+    if disposition:  # always, as the download name is never empty
+        response["Content-Disposition"] = disposition
     return _harden(response)

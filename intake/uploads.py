@@ -30,21 +30,24 @@ class StreamedUpload(UploadedFile):
     """An uploaded file on disk. ``raw_name`` is the name exactly as the client sent it;
     ``cut_off`` is True when the file passed the size limit and its tail was not kept."""
 
-    def __init__(self, raw_name: str, content_type: str, charset: str | None, extra: Any) -> None:
+    def __init__(
+        self, raw_name: str, content_type: str | None, charset: str | None, extra: Any
+    ) -> None:
         # Closed (and so removed) by ``close``, when the request is done with it.
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix="upload-", suffix=".part", dir=temp_dir()
         )
         super().__init__(handle, "upload", content_type, 0, charset, extra)
+        self.handle = handle  # ``self.file`` as well, typed: it always has a name on disk
         self.raw_name = raw_name
         self.cut_off = False
 
     def temporary_file_path(self) -> str:
-        return self.file.name
+        return self.handle.name
 
     def close(self) -> None:
         with contextlib.suppress(FileNotFoundError):
-            self.file.close()  # a NamedTemporaryFile: closing it removes it
+            self.handle.close()  # a NamedTemporaryFile: closing it removes it
 
 
 class RawNamedUpload:
@@ -86,7 +89,7 @@ class EvidenceUploadHandler(FileUploadHandler):
         self.upload = StreamedUpload(file_name, self.content_type, self.charset, None)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
-        assert self.upload is not None
+        assert self.upload is not None  # noqa: S101 (Django calls new_file first; narrows the type)
         room = self.max_bytes + 1 - self.seen  # one byte over the limit is enough to refuse
         if room > 0:
             self.upload.write(raw_data[:room])
@@ -97,7 +100,7 @@ class EvidenceUploadHandler(FileUploadHandler):
         upload = self.upload
         if upload is None:
             return None
-        upload.file.flush()
+        upload.handle.flush()
         upload.seek(0)
         upload.size = file_size
         upload.cut_off = file_size > self.max_bytes
@@ -126,7 +129,9 @@ def parse_upload(request: HttpRequest, *, max_files: int) -> EvidenceUploadHandl
     handler = EvidenceUploadHandler(request, max_files=max_files)
     parser = RawNameMultiPartParser(request.META, request, [handler], request.encoding)
     try:
-        request._post, request._files = parser.parse()
+        # HttpRequest's cache of the parsed body, set as Django's own parsing does (private in
+        # the stubs).
+        request._post, request._files = parser.parse()  # type: ignore[attr-defined]
     except Exception:
         # The parser closes the files it finished; the one being written is the handler's.
         handler.upload_interrupted()
@@ -136,7 +141,13 @@ def parse_upload(request: HttpRequest, *, max_files: int) -> EvidenceUploadHandl
 
 def uploaded_files(request: HttpRequest) -> list[tuple[str, StreamedUpload]]:
     """(field name, file) for every file of the request, in the order sent."""
-    return [(field, upload) for field, files in request.FILES.lists() for upload in files]
+    found: list[tuple[str, StreamedUpload]] = []
+    for field, files in request.FILES.lists():
+        for upload in files:
+            if not isinstance(upload, StreamedUpload):
+                raise TypeError("uploaded_files() reads a request parsed by parse_upload()")
+            found.append((field, upload))
+    return found
 
 
 def close_all(request: HttpRequest) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -50,7 +51,7 @@ PRE_SHIPMENT_KINDS = (
 )
 BATCH = 500
 # The e-mail to the team says, in English, what to do (the timeline renders the event).
-STEP_TEXT = {
+STEP_TEXT: dict[str, str] = {
     EscalationStep.CONTACT_SUPPLIER: "2 days late: contact the supplier to push the shipment",
     EscalationStep.SWITCH_SUPPLIER: "4 days late: take it as a stock problem and switch to "
     "another supplier",
@@ -182,10 +183,16 @@ def _record_steps(at: dt.datetime) -> int:
                 if step == EscalationStep.SWITCH_SUPPLIER
                 else case.supplier_contact_due_at
             )
+            if due_at is None:  # the order lost its promised date since it was read: no clock
+                return
             act.event(SupplierEscalation(step=str(step), due_at=due_at.isoformat()), occurred_at=at)
             act.after_write(
-                lambda case=case, step=step, due_at=due_at: LateShipmentNotice.objects.create(
-                    case=case, step=step, due_at=due_at, detected_at=at
+                partial(
+                    LateShipmentNotice.objects.create,
+                    case=case,
+                    step=step,
+                    due_at=due_at,
+                    detected_at=at,
                 )
             )
             created += 1

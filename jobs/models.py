@@ -31,6 +31,9 @@ class Clock(models.TextChoices):
     RESOLUTION = "resolution", _("Resolution")
     SUPPLIER_CONTACT = "supplier_contact", _("Contact the supplier")
     SUPPLIER_SWITCH = "supplier_switch", _("Switch supplier")
+    # Decision clocks: evidence under review, a refund awaiting the seller's decision.
+    EVIDENCE_REVIEW = "evidence_review", _("Evidence review")
+    REFUND_DECISION = "refund_decision", _("Refund decision")
 
 
 class AlertLevel(models.TextChoices):
@@ -157,7 +160,7 @@ class ClearanceReminderTemplate(models.Model):
         ]
 
     def __str__(self) -> str:
-        where = self.marketplace.name if self.marketplace_id else _("all marketplaces")
+        where = self.marketplace.name if self.marketplace is not None else _("all marketplaces")
         return f"{self.get_language_display()} ({where})"
 
     def clean(self) -> None:

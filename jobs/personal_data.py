@@ -10,11 +10,12 @@ from .models import ClearanceReminder
 
 
 def export(subject: Subject) -> list[dict[str, Any]]:
-    return list(
+    rows = (
         ClearanceReminder.objects.filter(case_id__in=subject.case_ids)
         .order_by("pk")
         .values("case__reference", "recipient", "language", "status", "sent_at")
     )
+    return [dict(row) for row in rows]
 
 
 def erase(subject: Subject) -> int:

@@ -42,6 +42,13 @@ def planned() -> list[Planned]:
             minutes=15,
         ),
         Planned(
+            # Recomputes the days marked by the database triggers and the days that settled.
+            "Scorecard daily facts",
+            "scorecards.tasks.refresh_facts",
+            Schedule.MINUTES,
+            minutes=1,
+        ),
+        Planned(
             "Scorecard snapshots",
             "scorecards.tasks.take_daily_snapshots",
             Schedule.DAILY,

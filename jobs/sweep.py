@@ -1,33 +1,36 @@
 """The deadline sweep: marks each running clock of each open case at risk or overdue, once.
 
-For every open case whose earliest running deadline is close enough to be at risk, every
-running clock (``cases.services.active_deadlines``) is judged with
-``cases.services.deadline_status``. A clock at risk or overdue is recorded once per (case,
-clock, level, due time) as a ``DeadlineAlert`` together with a ``deadline_at_risk`` /
-``deadline_missed`` case event (which the API turns into webhook events), in one transaction;
-nothing else is written, so cases whose status did not change cost no write. Then the
-assignee (or the team) gets one e-mail listing their new alerts.
+One query (``cases_with_new_findings``) finds the open cases with a running clock due before
+their marketplace's at-risk horizon that has no alert yet: an anti-join, in the database, of
+the clocks due soon against the alerts recorded. When nothing changed it finds nothing, and the
+run writes nothing. The cases it finds are locked and judged clock by clock
+(``cases.services.active_deadlines``, ``deadline_status``): a clock at risk or overdue is
+recorded once per (case, clock, level, due time) as a ``DeadlineAlert`` together with a
+``deadline_at_risk`` / ``deadline_missed`` case event (which the API turns into webhook
+events), in one transaction per 500 cases. Then the assignee (or the team) gets one e-mail
+listing their new alerts; every alert waiting is told in the same run (``jobs.notify``).
 
 Safe to re-run after a crash: alerts already recorded are skipped (and a unique constraint
 stops an overlapping run), alerts recorded but not yet notified are notified by the next run.
-Queries are bounded: per batch of cases one select and one look-up of existing alerts, then two
-inserts per new alert.
-"""
+Queries are bounded: one to find, then per batch of cases one select, one look-up of existing
+alerts, the kernel's writes and one insert of the batch's alerts."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from cases.actors import Actor
-from cases.choices import Door
+from cases.choices import CLOSED_STATES, CaseState, Door
 from cases.deadlines import DeadlineStatus, active_deadlines, deadline_status, due_horizon
 from cases.events import DeadlineAtRisk, DeadlineMissed
-from cases.kernel import CaseAction, case_actions_batch
+from cases.kernel import CaseAction, PendingEvent, case_actions_batch
 from cases.models import Case
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
@@ -42,7 +45,10 @@ BATCH = 500
 # The late-shipment escalation tells people what to do about the supplier clocks.
 ESCALATION_CLOCKS = frozenset({Clock.SUPPLIER_CONTACT, Clock.SUPPLIER_SWITCH})
 _LEVEL_OF = {DeadlineStatus.AT_RISK: AlertLevel.AT_RISK, DeadlineStatus.OVERDUE: AlertLevel.OVERDUE}
-_EVENT_OF = {AlertLevel.AT_RISK: DeadlineAtRisk, AlertLevel.OVERDUE: DeadlineMissed}
+_EVENT_OF: dict[str, type[DeadlineAtRisk] | type[DeadlineMissed]] = {
+    AlertLevel.AT_RISK: DeadlineAtRisk,
+    AlertLevel.OVERDUE: DeadlineMissed,
+}
 
 
 @dataclass
@@ -61,20 +67,16 @@ def deadline_sweep_run(*, at: dt.datetime | None = None, batch_size: int = BATCH
     """Record and notify every new at-risk or overdue clock of every open case."""
     at = at or timezone.now()
     result = SweepResult()
-    for marketplace in Marketplace.objects.filter(is_active=True).order_by("pk"):
-        horizon = at_risk_horizon(marketplace, at)
-        candidates = (
-            Case.objects.open()
-            .filter(marketplace=marketplace, next_due_at__lt=horizon)
-            .select_related("order")
-            .order_by("pk")
-        )
-        last_pk = 0
-        while True:
-            batch = list(candidates.filter(pk__gt=last_pk)[:batch_size])
-            if not batch:
-                break
-            last_pk = batch[-1].pk
+    marketplaces = {m.pk: m for m in Marketplace.objects.filter(is_active=True).order_by("pk")}
+    changed = cases_with_new_findings(marketplaces=list(marketplaces.values()), at=at)
+    for marketplace_id, case_ids in sorted(changed.items()):
+        marketplace = marketplaces[marketplace_id]
+        for start in range(0, len(case_ids), batch_size):
+            batch = list(
+                Case.objects.filter(pk__in=case_ids[start : start + batch_size])
+                .select_related("order")
+                .order_by("pk")
+            )
             result.cases_checked += len(batch)
             result.alerts_created += _record_batch(batch, marketplace, at)
     result.emails_sent = notify_deadline_alerts(at=at)
@@ -88,10 +90,86 @@ def deadline_sweep_run(*, at: dt.datetime | None = None, batch_size: int = BATCH
     return result
 
 
+# The running clocks of ``cases.deadlines._running``, in SQL: (clock, its column, when it runs).
+# ``tests/jobs/test_sweep_set_based.py`` holds them equal to ``active_deadlines``.
+_CLOCKS_SQL = (
+    ("response", "response_due_at", "first_responded_at IS NULL"),
+    ("evidence", "evidence_due_at", f"state = '{CaseState.AWAITING_EVIDENCE}'"),
+    ("resolution", "resolution_due_at", "resolved_at IS NULL"),
+    ("supplier_contact", "supplier_contact_due_at", f"state = '{CaseState.NEW}'"),
+    ("supplier_switch", "supplier_switch_due_at", f"state = '{CaseState.SUPPLIER_CONTACTED}'"),
+    ("evidence_review", "review_due_at", f"state = '{CaseState.UNDER_REVIEW}'"),
+    ("refund_decision", "refund_decision_due_at", "refund_awaiting_since IS NOT NULL"),
+)
+
+
+def cases_with_new_findings(
+    *, marketplaces: list[Marketplace], at: dt.datetime
+) -> dict[int, list[int]]:
+    """The open cases (by marketplace id) with a running clock at risk or overdue at ``at``
+    that has no alert yet: one query, an anti-join of the clocks due before each
+    marketplace's at-risk horizon against the alerts recorded.
+
+    When nothing changed it finds nothing, so a sweep over 1,000,000 open cases reads the
+    cases due soon once, in the database, and writes nothing. A clock due before the horizon
+    is at risk or overdue (``due_horizon`` cuts where ``deadline_status`` does); what it finds
+    is judged again by ``_record_batch`` with ``deadline_status``, which has the last word.
+    """
+    if not marketplaces:
+        return {}
+    sql, params = new_findings_query(
+        marketplaces=marketplaces, at=at, select="DISTINCT f.marketplace_id, f.id"
+    )
+    changed: dict[int, list[int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY f.marketplace_id, f.id", params)
+        for marketplace_id, case_id in cursor.fetchall():
+            changed.setdefault(marketplace_id, []).append(case_id)
+    return changed
+
+
+def new_findings_query(
+    *, marketplaces: list[Marketplace], at: dt.datetime, select: str
+) -> tuple[str, list[Any]]:
+    """The SQL of ``cases_with_new_findings`` selecting ``select`` from ``f`` (``id``,
+    ``marketplace_id``, ``clock``, ``due``) and ``level`` (what the alert's level would be),
+    with its parameters (the benchmark replays it as its baseline)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    horizons = [(m.pk, adapt(at_risk_horizon(m, at))) for m in marketplaces]
+    scope = " OR ".join("(marketplace_id = %s AND next_due_at < %s)" for _ in horizons)
+    horizon_of = " ".join("WHEN %s THEN %s" for _ in horizons)
+    due_columns = ", ".join(column for _clock, column, _running in _CLOCKS_SQL)
+    found = " UNION ALL ".join(
+        f"SELECT id, marketplace_id, '{clock}' AS clock, {column} AS due FROM candidates "
+        f"WHERE {running} AND {column} < horizon"
+        for clock, column, running in _CLOCKS_SQL
+    )
+    closed = ", ".join(["%s"] * len(CLOSED_STATES))
+    sql = (
+        f"WITH candidates AS (SELECT id, marketplace_id, state, first_responded_at, "
+        f"resolved_at, refund_awaiting_since, {due_columns}, "
+        f"CASE marketplace_id {horizon_of} END AS horizon "
+        f"FROM {Case._meta.db_table} WHERE state NOT IN ({closed}) AND ({scope})), "
+        f"found AS ({found}), "
+        "leveled AS (SELECT id, marketplace_id, clock, due, "
+        "CASE WHEN due < %s THEN 'overdue' ELSE 'at_risk' END AS level FROM found) "
+        f"SELECT {select} FROM leveled f WHERE NOT EXISTS ("
+        f"SELECT 1 FROM {DeadlineAlert._meta.db_table} a WHERE a.case_id = f.id "
+        "AND a.clock = f.clock AND a.due_at = f.due AND a.level = f.level)"
+    )
+    params = [
+        *(value for pair in horizons for value in pair),
+        *CLOSED_STATES,
+        *(value for pair in horizons for value in pair),
+        adapt(at),
+    ]
+    return sql, params
+
+
 Finding = tuple[str, str, dt.datetime, int]  # clock, level, due at, business days left
 
 
-def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) -> int:
+def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) -> int:  # noqa: C901
     findings: dict[int, list[Finding]] = {}
     for case in batch:
         case.marketplace = marketplace  # one object for the batch: no query per case
@@ -114,11 +192,20 @@ def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) 
         return 0
     created = 0
     recorded: set[tuple[int, str, str, dt.datetime]] = set()
+    alerts: list[DeadlineAlert] = []
+    last_of_chunk: list[int] = [0]
 
     def prepare(cases: list[Case]) -> None:
         # Under the lock: an overlapping sweep may have recorded some meanwhile.
         recorded.clear()
         recorded.update(_alerts_of([case.pk for case in cases]))
+        last_of_chunk[0] = cases[-1].pk if cases else 0
+
+    def write_alerts() -> None:
+        # The chunk's alerts in one INSERT, in its transaction (after its events, which
+        # they point to): a burst of 70,000 is 140 statements, not 70,000.
+        DeadlineAlert.objects.bulk_create(alerts)
+        alerts.clear()
 
     def record(act: CaseAction) -> None:
         nonlocal created
@@ -132,9 +219,17 @@ def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) 
                 # A missed deadline happened when it passed; a risk when it is seen.
                 occurred_at=due_at if level == AlertLevel.OVERDUE else at,
             )
-            act.after_write(
-                lambda clock=clock, level=level, due_at=due_at, pending=pending: (
-                    DeadlineAlert.objects.create(
+
+            # Defaults bind this finding's values (the loop goes on); ``pending.row`` is read
+            # when the callback runs, once the event is written.
+            def write_alert(
+                clock: str = clock,
+                level: str = level,
+                due_at: dt.datetime = due_at,
+                pending: PendingEvent = pending,
+            ) -> None:
+                alerts.append(
+                    DeadlineAlert(
                         case_id=act.case.pk,
                         clock=clock,
                         level=level,
@@ -143,8 +238,11 @@ def _record_batch(batch: list[Case], marketplace: Marketplace, at: dt.datetime) 
                         event=pending.row,
                     )
                 )
-            )
+
+            act.after_write(write_alert)
             created += 1
+        if act.case.pk == last_of_chunk[0]:  # the chunk's last callback: after every alert's
+            act.after_write(write_alerts)
 
     case_actions_batch(new, record, actor=SWEEP_ACTOR, door=Door.JOB, prepare=prepare, now=at)
     return created

@@ -111,6 +111,20 @@ class MarketplaceAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        (
+            _("Carrier tracking and dispute packs"),
+            {
+                "fields": (
+                    "tracking_opens_customs_cases",
+                    "tracking_clears_customs_cases",
+                    "tracking_delivers_customs_cases",
+                    "tracking_ships_late_cases",
+                    "tracking_confirms_interceptions",
+                    "tracking_flags_lost_parcels",
+                    "pack_max_embedded_video_mb",
+                )
+            },
+        ),
     )
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:

@@ -207,7 +207,9 @@ def calendar_for(marketplace: Marketplace) -> BusinessCalendar:
         return cached
     from .models import CalendarExceptionKind
 
-    closures, extra, labels = set(), set(), {}
+    closures: set[dt.date] = set()
+    extra: set[dt.date] = set()
+    labels: dict[dt.date, str] = {}
     for exception in marketplace.calendar_exceptions.all():
         (closures if exception.kind == CalendarExceptionKind.CLOSED else extra).add(exception.date)
         if exception.label:

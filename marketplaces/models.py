@@ -229,6 +229,38 @@ class Marketplace(models.Model):
         blank=True,
         help_text=_("Calendar hours, weekends included (Amazon: 48). Empty: no clock."),
     )
+    # -- carrier tracking (``cases.services.tracking``): each rule can be switched off -------
+    tracking_opens_customs_cases = models.BooleanField(
+        _("a customs hold opens a customs-delay case"),
+        default=True,
+        help_text=_("Once per shipment, and the clearance steps are e-mailed to the customer."),
+    )
+    tracking_clears_customs_cases = models.BooleanField(
+        _("customs clearance moves the customs-delay case to cleared"), default=True
+    )
+    tracking_delivers_customs_cases = models.BooleanField(
+        _("delivery moves the customs-delay case to delivered"), default=True
+    )
+    tracking_ships_late_cases = models.BooleanField(
+        _("the first carrier scan moves a late-shipment case to shipped"), default=True
+    )
+    tracking_confirms_interceptions = models.BooleanField(
+        _("returned to sender marks a requested interception intercepted"), default=True
+    )
+    tracking_flags_lost_parcels = models.BooleanField(
+        _("a lost parcel flags its order for a missing-item case"),
+        default=True,
+        help_text=_("Staff decide whether to open the case; the order is marked lost."),
+    )
+    # -- dispute packs (``cases.packs``) ----------------------------------------------------
+    pack_max_embedded_video_mb = models.PositiveIntegerField(
+        _("largest video put in a dispute pack (MB)"),
+        default=100,
+        help_text=_(
+            "A larger video is listed in the pack by its SHA-256 instead of being included "
+            "(assumption: what the marketplace's dispute form accepts)."
+        ),
+    )
     notes = models.TextField(_("notes"), blank=True)
     # A fresh value whenever the calendar's inputs change; calendar caches are keyed on it. Not a
     # counter: a value given out in a transaction that rolled back must never come back.

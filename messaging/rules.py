@@ -41,7 +41,7 @@ from marketplaces.models import (
 
 from .models import Counterpart, Direction
 
-_UNIT_SECONDS = {
+_UNIT_SECONDS: dict[str, int] = {
     FirstResponseUnit.SECONDS: 1,
     FirstResponseUnit.MINUTES: 60,
     FirstResponseUnit.HOURS: 3600,

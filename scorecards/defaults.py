@@ -19,6 +19,19 @@ TMALL_NOTE = (
     "4.6 / 4.2 edge is a configurable default halfway between them."
 )
 ASSUMED_NOTE = "Assumption: no published edges; set your own."
+DELIVERY_NOTE = (
+    "Tmall store-rating levels 3.8 / 4.2 / 4.6 / 5. Published: under 2 d 3 h scores 5, 2 d 17 h "
+    "or more scores 3.8. Assumed (configurable): 4.6 up to 2 d 7 h, 4.2 below 2 d 17 h."
+)
+ABNORMAL_NOTE = (
+    "Tmall store-rating levels 3.8 / 4.2 / 4.6 / 5. Tmall publishes the indicator (2024), not "
+    "its edges: all four are assumptions, as are the 72 h without a scan and the 120 h "
+    "delivery promise (parameters); the 24 h pickup rule is Tmall's."
+)
+SHIPPING_NOTE = (
+    "Tmall store-rating levels 3.8 / 4.2 / 4.6 / 5. Tmall shows the label (2024) but publishes "
+    "no edges: under 24 h / 36 h / 48 h are assumptions."
+)
 
 FAMILIES: dict[str, list[dict[str, Any]]] = {
     "tmall": [
@@ -62,11 +75,43 @@ FAMILIES: dict[str, list[dict[str, Any]]] = {
                 ("4.2", D("212400"), False),
                 ("3.8", None, True),
             ],
-            "notes": TMALL_NOTE,
+            "notes": DELIVERY_NOTE,
         },
         {
             # Published: 30 s or less -> 5; 3 min or more -> 3.8.
             "metric": "average_first_response_time",
+            "bands": [
+                ("5", D("30"), True),
+                ("4.6", D("105"), True),
+                ("4.2", D("180"), False),
+                ("3.8", None, True),
+            ],
+            "notes": TMALL_NOTE,
+        },
+        {
+            "metric": "abnormal_logistics_rate",
+            "parameters": {"no_scan_hours": 72, "promised_delivery_hours": 120},
+            "bands": [
+                ("5", D("0.01"), True),
+                ("4.6", D("0.03"), True),
+                ("4.2", D("0.05"), True),
+                ("3.8", None, True),
+            ],
+            "notes": ABNORMAL_NOTE,
+        },
+        {
+            "metric": "average_shipping_time",
+            "bands": [
+                ("5", D("86400"), False),
+                ("4.6", D("129600"), False),
+                ("4.2", D("172800"), False),
+                ("3.8", None, True),
+            ],
+            "notes": SHIPPING_NOTE,
+        },
+        {
+            # Published: 30 s or less -> 5; 3 min or more -> 3.8.
+            "metric": "average_service_response_time",
             "bands": [
                 ("5", D("30"), True),
                 ("4.6", D("105"), True),
@@ -137,6 +182,26 @@ FAMILIES: dict[str, list[dict[str, Any]]] = {
             "parameters": {"recency_weights": [[30, 3], [90, 2], [365, 1]]},
             "bands": [("met", D("95"), True), ("missed", None, True)],
             "notes": "Assumption: 95 as the minimum to aim for; recency weights assumed.",
+        },
+        {
+            "metric": "perfect_order_percentage",
+            "window_days": 90,
+            "bands": [("met", D("0.95"), True), ("missed", None, True)],
+            "notes": "Assumption: Amazon publishes no target here; 95 % and 90 days assumed.",
+        },
+        {
+            "metric": "customer_service_dissatisfaction_rate",
+            "window_days": 30,
+            "bands": [("met", D("0.25"), False), ("missed", None, True)],
+            "notes": "Assumption: under 25 % over 30 days (Amazon's usual target, not in the "
+            "sources).",
+        },
+        {
+            "metric": "seller_feedback_rating",
+            "window_days": 365,
+            "bands": [("met", D("4.5"), True), ("missed", None, True)],
+            "notes": "Assumption: 4.5 stars over 12 months as the level to keep; Amazon publishes "
+            "no edge.",
         },
     ],
     "faire": [

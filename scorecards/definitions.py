@@ -34,6 +34,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -41,7 +42,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncDate
+from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from cases.choices import (
@@ -117,6 +119,19 @@ class Counts:
     value: Decimal | None
 
 
+@dataclass(frozen=True)
+class DayCounts:
+    """A metric's counts for the rows of one local day, known from ``known_day`` on (the day
+    itself, or for a metric exact in history, the day the numerator's event happened);
+    ``extra`` feeds ``settles_at`` (e.g. the latest promised ship date of the day's orders)."""
+
+    day: dt.date
+    known_day: dt.date
+    numerator: int
+    denominator: int
+    extra: Any = None
+
+
 def ratio(numerator: int, denominator: int) -> Decimal | None:
     if not denominator:
         return None
@@ -125,13 +140,22 @@ def ratio(numerator: int, denominator: int) -> Decimal | None:
     )
 
 
-def _seconds(value: Any) -> int:
-    """A summed duration as whole seconds (a timedelta on PostgreSQL and SQLite alike)."""
+def _micros(value: Any) -> int:
+    """A summed duration as whole microseconds (a timedelta on PostgreSQL, microseconds on
+    SQLite): exact, so that daily sums add up to the window's."""
     if value is None:
         return 0
     if isinstance(value, dt.timedelta):
-        return round(value.total_seconds())
-    return round(int(value) / 1_000_000)  # microseconds, as SQLite sums them
+        return value // dt.timedelta(microseconds=1)
+    return int(value)
+
+
+def _seconds_of(micros: int) -> int:
+    return round(micros / 1_000_000)
+
+
+def _day_of(value: Any) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def duration(later: str, earlier: str) -> ExpressionWrapper:
@@ -154,6 +178,18 @@ class MetricDefinition:
     default_window_days: int | None = None
     # Columns of the CSV of the rows behind the metric: (header, value path).
     columns: tuple[tuple[str, str], ...] = ()
+    # Daily facts (``scorecards.facts``): the field whose local day a row belongs to (a date
+    # field is taken as is), and how long after that day's end the clock alone can still change
+    # the day's counts (a 24-hour rule: 24 h). ``None``: no rule of the clock, only recorded
+    # events move the counts, so a fact stays true until a row of its day changes.
+    anchor: str = ""
+    anchor_is_date: bool = False
+    settle_lag: dt.timedelta | None = None
+    # Whether the facts also answer a window that ended in the past (each fact says from which
+    # day it is known); otherwise such windows are counted from the rows.
+    history_exact: bool = False
+    # The parameters that change a day's counts (facts are rebuilt when they change).
+    fact_parameters: tuple[str, ...] = ()
 
     @property
     def note(self) -> str:
@@ -161,6 +197,33 @@ class MetricDefinition:
 
     def counts(self, window: Window) -> Counts:
         raise NotImplementedError
+
+    # -- daily facts -----------------------------------------------------------------------------
+
+    def fact_day(self, window: Window) -> Any:
+        if self.anchor_is_date:
+            return F(self.anchor)
+        return TruncDate(self.anchor, tzinfo=window.calendar.tz)
+
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        """The window's counts per local day of the anchor (and day they are known from), as
+        ``combine`` adds them up: the same rows and conditions as ``counts``."""
+        raise NotImplementedError
+
+    def combine(self, window: Window, days: list[DayCounts]) -> Counts:
+        """The window's figures from its days' counts."""
+        return self.figures(
+            sum(d.numerator for d in days), sum(d.denominator for d in days), window
+        )
+
+    def figures(self, numerator: int, denominator: int, window: Window) -> Counts:
+        return Counts(numerator, denominator, ratio(numerator, denominator))
+
+    def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
+        """When the clock can no longer change the counts of ``day`` (None: it never can)."""
+        if self.settle_lag is None:
+            return None
+        return window.calendar.start_of_day(day + DAY) + self.settle_lag
 
     def problems(self, window: Window) -> QuerySet:
         """The rows behind the metric that hurt the score, worst or most recent first."""
@@ -187,6 +250,32 @@ class RatioMetric(MetricDefinition):
             ratio(totals["numerator"], totals["denominator"]),
         )
 
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        rows = (
+            self.base(window)
+            .annotate(fact_day=self.fact_day(window))
+            .values("fact_day")
+            .order_by()
+            .annotate(
+                denominator=Count("pk"),
+                numerator=Count("pk", filter=self.hit(window)),
+                **self.extra_aggregate(window),
+            )
+        )
+        return [
+            DayCounts(
+                _day_of(r["fact_day"]),
+                _day_of(r["fact_day"]),
+                r["numerator"],
+                r["denominator"],
+                r.get("extra"),
+            )
+            for r in rows
+        ]
+
+    def extra_aggregate(self, window: Window) -> dict[str, Any]:
+        return {}
+
     def problems(self, window: Window) -> QuerySet:
         # Annotate rather than negate: ``NOT`` over NULL columns would drop rows in SQL.
         flagged = self.base(window).annotate(
@@ -207,9 +296,27 @@ class AverageDurationMetric(MetricDefinition):
 
     def counts(self, window: Window) -> Counts:
         totals = self.base(window).aggregate(total=Sum("elapsed"), rows=Count("pk"))
-        seconds, rows = _seconds(totals["total"]), totals["rows"]
-        value = (Decimal(seconds) / rows).quantize(Decimal("0.01")) if rows else None
-        return Counts(seconds, rows, value)
+        return self.figures(_micros(totals["total"]), totals["rows"], window)
+
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        rows = (
+            self.base(window)
+            .annotate(fact_day=self.fact_day(window))
+            .values("fact_day")
+            .order_by()
+            .annotate(total=Sum("elapsed"), rows=Count("pk"))
+        )
+        day = _day_of
+        return [
+            DayCounts(day(r["fact_day"]), day(r["fact_day"]), _micros(r["total"]), r["rows"])
+            for r in rows
+        ]
+
+    def figures(self, numerator: int, denominator: int, window: Window) -> Counts:
+        """``numerator`` in microseconds (exact sums), shown in whole seconds."""
+        seconds = _seconds_of(numerator)
+        value = (Decimal(seconds) / denominator).quantize(Decimal("0.01")) if denominator else None
+        return Counts(seconds, denominator, value)
 
     def problems(self, window: Window) -> QuerySet:
         return self.base(window).order_by("-elapsed", "pk")
@@ -325,6 +432,8 @@ class RefundRejectionRate(RatioMetric):
     rejection the platform later overturned still counts: the seller did reject it."""
 
     code: str = "refund_rejection_rate"
+    anchor: str = "decided_at"
+    history_exact: bool = True
     label: str = "Refund-rejection rate"
     columns: tuple = REFUND_COLUMNS
 
@@ -348,6 +457,8 @@ class PlatformAssistanceRate(RatioMetric):
     end of the window / cases opened in the window."""
 
     code: str = "platform_assistance_rate"
+    anchor: str = "opened_at"
+    history_exact: bool = True
     label: str = "Platform-assistance rate"
     columns: tuple = CASE_COLUMNS
 
@@ -358,6 +469,26 @@ class PlatformAssistanceRate(RatioMetric):
 
     def hit(self, window: Window) -> Q:
         return Q(escalated_at__lt=window.observed_at)
+
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        # Opened cases count from their day; an escalation from the day it happened, so that
+        # the facts answer a window that ended before a later escalation.
+        base = self.base(window).annotate(fact_day=self.fact_day(window))
+        opened = base.values("fact_day").order_by().annotate(n=Count("pk"))
+        escalated = (
+            base.filter(self.hit(window))
+            .annotate(known=TruncDate("escalated_at", tzinfo=window.calendar.tz))
+            .values("fact_day", "known")
+            .order_by()
+            .annotate(n=Count("pk"))
+        )
+        days = [
+            DayCounts(_day_of(r["fact_day"]), _day_of(r["fact_day"]), 0, r["n"]) for r in opened
+        ]
+        for r in escalated:
+            day = _day_of(r["fact_day"])
+            days.append(DayCounts(day, max(day, _day_of(r["known"])), r["n"], 0))
+        return days
 
     def problems(self, window: Window) -> QuerySet:
         return super().problems(window).select_related("order").order_by("-escalated_at", "-pk")
@@ -375,6 +506,8 @@ class CarrierPickup24hRate(RatioMetric):
     24 hours are over."""
 
     code: str = "carrier_pickup_24h_rate"
+    anchor: str = "placed_at"
+    settle_lag: dt.timedelta | None = 24 * HOUR
     label: str = "Carrier pickup within 24 h"
     lower_is_better: bool = False
     columns: tuple = ORDER_COLUMNS
@@ -400,10 +533,10 @@ class CarrierPickup24hRate(RatioMetric):
 @dataclass(frozen=True)
 class AverageDeliveryTime(AverageDurationMetric):
     """Average time from order (taken as payment) to delivery of the seller-shipped orders
-    delivered in the window, in seconds (Tmall: under 2 days 3 h scores 5, 2 days 17 h or more
-    scores 3.8)."""
+    delivered in the window, in seconds. Levels: see the policy's notes."""
 
     code: str = "average_delivery_time"
+    anchor: str = "delivered_at"
     label: str = "Average delivery time"
     columns: tuple = ORDER_COLUMNS
 
@@ -423,6 +556,7 @@ class AverageFirstResponseTime(AverageDurationMetric):
     is not in the average (the message list shows it)."""
 
     code: str = "average_first_response_time"
+    anchor: str = "received_at"
     label: str = "Average first-response time"
     columns: tuple = MESSAGE_COLUMNS
 
@@ -455,6 +589,7 @@ class OrderDefectRate(RatioMetric):
     once. Amazon's 14-day offset for late claims is not applied: the window ends on as_of."""
 
     code: str = "order_defect_rate"
+    anchor: str = "placed_at"
     label: str = "Order Defect Rate"
     default_window_days: int = 60
     columns: tuple = ORDER_COLUMNS
@@ -484,6 +619,9 @@ class LateShipmentRate(RatioMetric):
     over."""
 
     code: str = "late_shipment_rate_30d"
+    anchor: str = "promised_ship_date"
+    anchor_is_date: bool = True
+    settle_lag: dt.timedelta | None = dt.timedelta(0)
     label: str = "Late shipment rate (30 days)"
     default_window_days: int = 30
     columns: tuple = ORDER_COLUMNS
@@ -513,6 +651,7 @@ class PreFulfilmentCancelRate(RatioMetric):
     count (Amazon counts seller-initiated cancellations only)."""
 
     code: str = "pre_fulfilment_cancel_rate"
+    anchor: str = "placed_at"
     label: str = "Pre-fulfilment cancel rate"
     default_window_days: int = 7
     columns: tuple = ORDER_COLUMNS
@@ -539,6 +678,7 @@ class ValidTrackingRate(RatioMetric):
     95 %": exactly 95 % misses it."""
 
     code: str = "valid_tracking_rate"
+    anchor: str = "shipped_at"
     label: str = "Valid tracking rate"
     lower_is_better: bool = False
     default_window_days: int = 30
@@ -567,6 +707,8 @@ class ReturnDissatisfactionRate(RatioMetric):
     48 hours with no other problem is not judged yet."""
 
     code: str = "return_dissatisfaction_rate"
+    anchor: str = "requested_at"
+    settle_lag: dt.timedelta | None = 48 * HOUR
     label: str = "Return Dissatisfaction Rate"
     default_window_days: int = 60
     columns: tuple = RETURN_COLUMNS
@@ -603,6 +745,8 @@ class ContactResponseRate(RatioMetric):
     not answered yet is not judged yet."""
 
     code: str = "contact_response_24h_30d"
+    anchor: str = "received_at"
+    settle_lag: dt.timedelta | None = 24 * HOUR
     label: str = "Contacts answered within 24 h (30 days)"
     lower_is_better: bool = False
     default_window_days: int = 30
@@ -634,6 +778,10 @@ class ContactResponseRate(RatioMetric):
 DEFAULT_RECENCY_WEIGHTS = [[30, 3], [90, 2], [365, 1]]
 
 
+def _recency_weights(window: Window) -> list[list[int]]:
+    return window.parameters.get("recency_weights") or DEFAULT_RECENCY_WEIGHTS
+
+
 @dataclass(frozen=True)
 class OrderQualityScore(MetricDefinition):
     """Weighted average of the order quality score of the orders placed in the window: 100 for
@@ -645,6 +793,8 @@ class OrderQualityScore(MetricDefinition):
     ``numerator`` is the weighted sum of scores, ``denominator`` the sum of weights."""
 
     code: str = "order_quality_score"
+    anchor: str = "placed_at"
+    settle_lag: dt.timedelta | None = dt.timedelta(0)
     label: str = "Order quality score"
     unit: Unit = Unit.SCORE
     lower_is_better: bool = False
@@ -652,7 +802,7 @@ class OrderQualityScore(MetricDefinition):
     columns: tuple = (("score", "quality_score"), ("weight", "weight"), *ORDER_COLUMNS)
 
     def base(self, window: Window) -> QuerySet:
-        weights = window.parameters.get("recency_weights") or DEFAULT_RECENCY_WEIGHTS
+        weights = _recency_weights(window)
         seller = Q(fulfilled_by=FulfilmentChannel.SELLER) & ~Q(_cancelled_unshipped(window))
         return (
             Order.objects.filter(marketplace=window.marketplace)
@@ -667,7 +817,12 @@ class OrderQualityScore(MetricDefinition):
                 ),
                 weight=Case(
                     *[
-                        When(placed_at__gte=window.end - int(days) * DAY, then=Value(int(weight)))
+                        When(
+                            placed_at__gte=window.calendar.start_of_day(
+                                window.as_of - dt.timedelta(days=int(days) - 1)
+                            ),
+                            then=Value(int(weight)),
+                        )
                         for days, weight in sorted(weights)
                     ],
                     default=Value(1),
@@ -681,11 +836,52 @@ class OrderQualityScore(MetricDefinition):
             points=Sum(F("quality_score") * F("weight"), output_field=BigIntegerField()),
             weights=Sum("weight", output_field=BigIntegerField()),
         )
-        points, weights = int(totals["points"] or 0), int(totals["weights"] or 0)
-        if not weights:
-            return Counts(points, weights, None)
-        value = max(Decimal(0), (Decimal(points) / weights).quantize(Decimal("0.01")))
-        return Counts(points, weights, value)
+        return self.figures(int(totals["points"] or 0), int(totals["weights"] or 0), window)
+
+    def figures(self, numerator: int, denominator: int, window: Window) -> Counts:
+        if not denominator:
+            return Counts(numerator, denominator, None)
+        value = max(Decimal(0), (Decimal(numerator) / denominator).quantize(Decimal("0.01")))
+        return Counts(numerator, denominator, value)
+
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        # Unweighted per day: the weight of a day depends on the window it is read in.
+        rows = (
+            self.base(window)
+            .annotate(fact_day=self.fact_day(window))
+            .values("fact_day")
+            .order_by()
+            .annotate(
+                points=Sum("quality_score", output_field=BigIntegerField()),
+                orders=Count("pk"),
+                extra=Max("promised_ship_date"),
+            )
+        )
+        return [
+            DayCounts(
+                _day_of(r["fact_day"]),
+                _day_of(r["fact_day"]),
+                int(r["points"] or 0),
+                r["orders"],
+                r["extra"],
+            )
+            for r in rows
+        ]
+
+    def combine(self, window: Window, days: list[DayCounts]) -> Counts:
+        tiers = sorted(_recency_weights(window))
+        points = weights = 0
+        for day in days:
+            age = (window.as_of - day.day).days + 1  # 1 for as_of itself
+            weight = next((int(w) for d, w in tiers if age <= int(d)), 1)
+            points += weight * day.numerator
+            weights += weight * day.denominator
+        return self.figures(points, weights, window)
+
+    def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
+        # An order is judged late once its promised day is over, which may be after its own day.
+        last = max(day, extra) if isinstance(extra, dt.date) else day
+        return window.calendar.start_of_day(last + DAY)
 
     def problems(self, window: Window) -> QuerySet:
         return self.base(window).filter(quality_score__lt=100).order_by("quality_score", "-pk")
@@ -703,6 +899,9 @@ class FaireLateShipments(RatioMetric):
     is judged once shipped or once its first late day has begun."""
 
     code: str = "faire_late_shipments"
+    anchor: str = "promised_ship_date"
+    anchor_is_date: bool = True
+    settle_lag: dt.timedelta | None = dt.timedelta(0)
     label: str = "Late shipments"
     default_window_days: int = 90
     columns: tuple = ORDER_COLUMNS
@@ -722,6 +921,10 @@ class FaireLateShipments(RatioMetric):
             .annotate(late_from=late_from)
             .filter(Q(shipped_at__lt=window.observed_at) | Q(late_from__lte=window.observed_at))
         )
+
+    def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
+        calendar = window.calendar
+        return calendar.start_of_day(calendar.add_business_days(day, 1))
 
     def hit(self, window: Window) -> Q:
         return Q(late_from__lte=window.observed_at) & (
@@ -750,6 +953,7 @@ class FaireCancelledOrders(RatioMetric):
     (``cancellation_controllable``)."""
 
     code: str = "faire_cancelled_orders"
+    anchor: str = "placed_at"
     label: str = "Cancelled orders"
     default_window_days: int = 90
     columns: tuple = ORDER_COLUMNS
@@ -773,6 +977,7 @@ class FaireMissingDamaged(RatioMetric):
     brand won (the platform upheld the seller) or the retailer withdrew."""
 
     code: str = "faire_missing_damaged"
+    anchor: str = "shipped_at"
     label: str = "Missing or damaged items"
     default_window_days: int = 90
     columns: tuple = ORDER_COLUMNS
@@ -809,6 +1014,9 @@ class FaireMissedMessages(RatioMetric):
     are left out; a message whose time is not over yet and not answered is not judged yet."""
 
     code: str = "faire_missed_messages"
+    fact_parameters: tuple[str, ...] = ("business_days",)
+    anchor: str = "received_at"
+    settle_lag: dt.timedelta | None = dt.timedelta(0)
     label: str = "Missed messages"
     default_window_days: int = 90
     columns: tuple = (*MESSAGE_COLUMNS, ("answer_due_at", "answer_due_at"))
@@ -838,6 +1046,11 @@ class FaireMissedMessages(RatioMetric):
             .filter(Q(answered_at__lt=window.observed_at) | Q(answer_due_at__lt=window.observed_at))
         )
 
+    def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
+        calendar = window.calendar
+        business_days = int(window.parameters.get("business_days", 2))
+        return calendar.start_of_day(calendar.add_business_days(day, business_days) + DAY)
+
     def hit(self, window: Window) -> Q:
         return Q(answer_due_at__lt=window.observed_at) & (
             Q(answered_at__isnull=True) | Q(answered_at__gt=F("answer_due_at"))
@@ -845,6 +1058,275 @@ class FaireMissedMessages(RatioMetric):
 
     def problems(self, window: Window) -> QuerySet:
         return super().problems(window).order_by("-received_at", "-pk")
+
+
+# -- Tmall 2024: logistics progress, shipping time, customer-service response time ----------------
+
+
+def _latest_promised(extra: Any, day: dt.date) -> dt.date:
+    return max(day, extra) if isinstance(extra, dt.date) else day
+
+
+@dataclass(frozen=True)
+class AbnormalLogisticsRate(RatioMetric):
+    """Seller-shipped orders placed in the window whose logistics fell behind / those orders.
+    Behind: not picked up by the carrier within 24 hours of the order (taken as payment), or
+    picked up but with no carrier scan for ``no_scan_hours`` (default 72 h) while not
+    delivered, or delivered more than ``promised_delivery_hours`` (default 120 h) after the
+    order, or not delivered once that time is over. Tmall publishes the indicator (2024), not
+    its thresholds: the 24 hours are Tmall's pickup rule, the other two are assumptions to set.
+    The system keeps the last scan only: a parcel that stalled and moved again is judged on its
+    last scan. Orders cancelled before pickup are left out; an order is judged once picked up or
+    once its 24 hours are over."""
+
+    code: str = "abnormal_logistics_rate"
+    anchor: str = "placed_at"
+    fact_parameters: tuple[str, ...] = ("no_scan_hours", "promised_delivery_hours")
+    label: str = "Abnormal logistics progress rate"
+    columns: tuple = (*ORDER_COLUMNS, ("last_scan_at", "last_tracking_event_at"))
+
+    @staticmethod
+    def hours(window: Window, name: str, default: int) -> dt.timedelta:
+        return int(window.parameters.get(name, default)) * HOUR
+
+    def base(self, window: Window) -> QuerySet:
+        seen = window.observed_at
+        picked = Q(picked_up_at__lt=seen)
+        return (
+            _seller_fulfilled(window.marketplace)
+            .filter(_in_window("placed_at", window), placed_at__lt=seen)
+            .exclude(Q(cancelled_at__lt=seen) & ~picked)
+            .filter(picked | Q(placed_at__lte=seen - 24 * HOUR))
+        )
+
+    def hit(self, window: Window) -> Q:
+        seen = window.observed_at
+        no_scan = self.hours(window, "no_scan_hours", 72)
+        promised = self.hours(window, "promised_delivery_hours", 120)
+        not_delivered = Q(delivered_at__isnull=True) | Q(delivered_at__gte=seen)
+        late_pickup = Q(placed_at__lte=seen - 24 * HOUR) & (
+            Q(picked_up_at__isnull=True)
+            | Q(picked_up_at__gte=seen)
+            | Q(picked_up_at__gt=plus("placed_at", 24 * HOUR))
+        )
+        last_scan = Coalesce("last_tracking_event_at", "picked_up_at")
+        stalled = (
+            Q(picked_up_at__lt=seen)
+            & not_delivered
+            & Q(LessThanOrEqual(last_scan, Value(seen - no_scan, output_field=DateTimeField())))
+        )
+        late_delivery = Q(placed_at__lte=seen - promised) & (
+            not_delivered | Q(delivered_at__gt=plus("placed_at", promised))
+        )
+        return late_pickup | stalled | late_delivery
+
+    def extra_aggregate(self, window: Window) -> dict[str, Any]:
+        return {"extra": Max(Coalesce("last_tracking_event_at", "picked_up_at"))}
+
+    def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
+        # The clock flips an order at its 24 hours, its promised time or its last scan plus
+        # the silence allowed, whichever comes last.
+        promised = self.hours(window, "promised_delivery_hours", 120)
+        no_scan = self.hours(window, "no_scan_hours", 72)
+        moment = window.calendar.start_of_day(day + DAY) + max(24 * HOUR, promised)
+        if isinstance(extra, dt.datetime):
+            moment = max(moment, extra + no_scan + dt.timedelta(microseconds=1))
+        return moment
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-placed_at", "-pk")
+
+
+@dataclass(frozen=True)
+class AverageShippingTime(AverageDurationMetric):
+    """Average time from order (taken as payment) to carrier pickup of the seller-shipped orders
+    picked up in the window, in seconds (Tmall's "average shipping time" label, 2024)."""
+
+    code: str = "average_shipping_time"
+    anchor: str = "picked_up_at"
+    label: str = "Average shipping time"
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        return (
+            _seller_fulfilled(window.marketplace)
+            .filter(_in_window("picked_up_at", window), picked_up_at__lt=window.observed_at)
+            .annotate(elapsed=duration("picked_up_at", "placed_at"))
+        )
+
+
+@dataclass(frozen=True)
+class AverageServiceResponseTime(AverageDurationMetric):
+    """Average time the seller took to answer each customer message received in the window
+    (every message, not only the first of a conversation), in seconds (Tmall's "average
+    customer-service response time" label, 2024). Spam and messages marked as needing no
+    answer are left out; a message not answered yet is not in the average (the inbox shows
+    it)."""
+
+    code: str = "average_service_response_time"
+    anchor: str = "received_at"
+    label: str = "Average customer-service response time"
+    columns: tuple = MESSAGE_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        from messaging.models import Counterpart, Direction, Message
+
+        return (
+            Message.objects.filter(
+                marketplace=window.marketplace,
+                direction=Direction.INBOUND,
+                counterpart=Counterpart.CUSTOMER,
+                is_spam=False,
+                no_response_needed=False,
+                answered_at__lt=window.observed_at,
+            )
+            .filter(_in_window("received_at", window))
+            .annotate(elapsed=duration("answered_at", "received_at"))
+        )
+
+
+# -- Amazon: Perfect Order Percentage, Customer Service Dissatisfaction Rate, feedback -------------
+
+
+@dataclass(frozen=True)
+class PerfectOrderPercentage(RatioMetric):
+    """Orders placed in the window with no problem / orders placed in the window. A problem:
+    an A-to-z claim (not withdrawn, not decided for the seller), a chargeback, negative
+    feedback, a cancellation by the seller, or, for a seller-shipped order, shipping after the
+    promised day (or not shipped once it is over). Amazon describes the measure (orders
+    accepted, processed and fulfilled without a problem); the list of problems follows its
+    order quality score and Order Defect Rate."""
+
+    code: str = "perfect_order_percentage"
+    anchor: str = "placed_at"
+    settle_lag: dt.timedelta | None = dt.timedelta(0)
+    label: str = "Perfect Order Percentage"
+    lower_is_better: bool = False
+    default_window_days: int = 90
+    columns: tuple = ORDER_COLUMNS
+
+    def base(self, window: Window) -> QuerySet:
+        seen = window.observed_at
+        seller = Q(fulfilled_by=FulfilmentChannel.SELLER) & ~Q(_cancelled_unshipped(window))
+        problem = (
+            _counted_claim(window)
+            | Q(chargeback_at__lt=seen)
+            | Q(negative_feedback_at__lt=seen)
+            | Q(cancelled_by=OrderCanceller.SELLER, cancelled_at__lt=seen)
+            | (seller & _shipped_late_by_day(window))
+        )
+        return (
+            Order.objects.filter(marketplace=window.marketplace)
+            .filter(_in_window("placed_at", window), placed_at__lt=seen)
+            .annotate(ship_day=TruncDate("shipped_at", tzinfo=window.calendar.tz))
+            .annotate(
+                imperfect=Case(
+                    When(problem, then=Value(1)), default=Value(0), output_field=IntegerField()
+                )
+            )
+        )
+
+    def hit(self, window: Window) -> Q:
+        return Q(imperfect=0)
+
+    def extra_aggregate(self, window: Window) -> dict[str, Any]:
+        return {"extra": Max("promised_ship_date")}
+
+    def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
+        return window.calendar.start_of_day(_latest_promised(extra, day) + DAY)
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-placed_at", "-pk")
+
+
+@dataclass(frozen=True)
+class CustomerServiceDissatisfactionRate(RatioMetric):
+    """Survey answers received in the window that said the seller's reply did not help / survey
+    answers received in the window (Amazon's "Did this solve your problem?", imported from
+    Seller Central through the API)."""
+
+    code: str = "customer_service_dissatisfaction_rate"
+    anchor: str = "answered_at"
+    history_exact: bool = True
+    label: str = "Customer Service Dissatisfaction Rate"
+    default_window_days: int = 30
+    columns: tuple = (
+        ("answer", "external_id"),
+        ("order", "order_external_id"),
+        ("answered_at", "answered_at"),
+        ("dissatisfied", "dissatisfied"),
+        ("comment", "comment"),
+    )
+
+    def base(self, window: Window) -> QuerySet:
+        from .models import CustomerServiceSurvey
+
+        return CustomerServiceSurvey.objects.filter(marketplace=window.marketplace).filter(
+            _in_window("answered_at", window), answered_at__lt=window.observed_at
+        )
+
+    def hit(self, window: Window) -> Q:
+        return Q(dissatisfied=True)
+
+    def problems(self, window: Window) -> QuerySet:
+        return super().problems(window).order_by("-answered_at", "-pk")
+
+
+@dataclass(frozen=True)
+class SellerFeedbackRating(MetricDefinition):
+    """Average rating (1 to 5 stars) of the feedback customers left in the window, imported
+    through the API; feedback the marketplace removed does not count. ``numerator`` is the sum
+    of stars, ``denominator`` the number of ratings."""
+
+    code: str = "seller_feedback_rating"
+    anchor: str = "left_at"
+    label: str = "Seller feedback rating"
+    unit: Unit = Unit.SCORE
+    lower_is_better: bool = False
+    default_window_days: int = 365
+    columns: tuple = (
+        ("feedback", "external_id"),
+        ("order", "order_external_id"),
+        ("left_at", "left_at"),
+        ("rating", "rating"),
+        ("comment", "comment"),
+    )
+
+    def base(self, window: Window) -> QuerySet:
+        from .models import SellerFeedback
+
+        return SellerFeedback.objects.filter(marketplace=window.marketplace, removed=False).filter(
+            _in_window("left_at", window), left_at__lt=window.observed_at
+        )
+
+    def counts(self, window: Window) -> Counts:
+        totals = self.base(window).aggregate(stars=Sum("rating"), ratings=Count("pk"))
+        return self.figures(int(totals["stars"] or 0), totals["ratings"], window)
+
+    def counts_by_day(self, window: Window) -> list[DayCounts]:
+        rows = (
+            self.base(window)
+            .annotate(fact_day=self.fact_day(window))
+            .values("fact_day")
+            .order_by()
+            .annotate(stars=Sum("rating"), ratings=Count("pk"))
+        )
+        return [
+            DayCounts(
+                _day_of(r["fact_day"]), _day_of(r["fact_day"]), int(r["stars"] or 0), r["ratings"]
+            )
+            for r in rows
+        ]
+
+    def figures(self, numerator: int, denominator: int, window: Window) -> Counts:
+        if not denominator:
+            return Counts(numerator, denominator, None)
+        return Counts(
+            numerator, denominator, (Decimal(numerator) / denominator).quantize(Decimal("0.01"))
+        )
+
+    def problems(self, window: Window) -> QuerySet:
+        return self.base(window).filter(rating__lte=2).order_by("-left_at", "-pk")
 
 
 # -- the registry ---------------------------------------------------------------------------
@@ -865,6 +1347,9 @@ METRICS: dict[str, MetricDefinition] = {
         CarrierPickup24hRate(),
         AverageDeliveryTime(),
         AverageFirstResponseTime(),
+        AbnormalLogisticsRate(),
+        AverageShippingTime(),
+        AverageServiceResponseTime(),
         OrderDefectRate(),
         _variant(_LATE, "late_shipment_rate_10d", "Late shipment rate (10 days)", 10),
         _LATE,
@@ -877,6 +1362,9 @@ METRICS: dict[str, MetricDefinition] = {
             _CONTACT, "contact_response_24h_90d", "Contacts answered within 24 h (90 days)", 90
         ),
         OrderQualityScore(),
+        PerfectOrderPercentage(),
+        CustomerServiceDissatisfactionRate(),
+        SellerFeedbackRating(),
         FaireLateShipments(),
         FaireCancelledOrders(),
         FaireMissingDamaged(),

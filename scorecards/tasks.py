@@ -13,10 +13,24 @@ from marketplaces.models import Marketplace
 from .models import ScorecardReportSent
 from .reports import report_recipients, scorecard_report_send
 from .services import snapshots_take_all, today_for
+from .services.facts import facts_refresh
 
 REPORT_EVERY = dt.timedelta(days=90)
 
 logger = logging.getLogger(__name__)
+
+
+def refresh_facts() -> int:
+    """Bring the scorecards' daily facts up to date (idempotent); returns days recomputed."""
+    report = facts_refresh()
+    logger.info(
+        "Scorecard facts: %s days, %s facts, %s marks, %s rebuilt",
+        report.days,
+        report.facts,
+        report.marks,
+        report.rebuilt,
+    )
+    return report.days
 
 
 def take_daily_snapshots() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from django.conf import settings as django_settings
@@ -19,6 +19,13 @@ CI = os.environ.get("AFTERSALES_CI") == "1"
 
 def pytest_addoption(parser):
     parser.addoption(
+        "--evidence-storage",
+        choices=["files", "s3"],
+        default=os.environ.get("AFTERSALES_TEST_EVIDENCE_STORAGE", "files"),
+        help="where the tests keep evidence files: a folder per test (files), or a bucket per "
+        "test on moto's S3-API server (s3; also AFTERSALES_TEST_EVIDENCE_STORAGE=s3)",
+    )
+    parser.addoption(
         "--fake-now",
         metavar="ISO_DATETIME",
         help="run the tests (but the live-server and browser ones) on a clock starting at this "
@@ -29,7 +36,13 @@ def pytest_addoption(parser):
 def pytest_collection_modifyitems(config, items):
     """Browser and PostgreSQL tests skip with a visible reason where the part is missing, and
     fail instead in CI (AFTERSALES_CI=1), where they must run."""
+    from tests.servers import moto_available, redis_available
+
     chromium = Path("/usr/bin/chromium").exists()
+    missing_servers = {
+        "redis": None if redis_available() else "redis-server not installed (Debian package)",
+        "s3": None if moto_available() else "moto[server] not installed (dev dependency)",
+    }
     vendor = django_settings.DATABASES["default"]["ENGINE"]
     on_postgres = "postgresql" in vendor
     for item in items:
@@ -42,6 +55,12 @@ def pytest_collection_modifyitems(config, items):
                         reason="Chromium not installed (/usr/bin/chromium): browser test skipped"
                     )
                 )
+        for marker, missing in missing_servers.items():
+            if marker in item.keywords and missing:
+                if CI:
+                    item.add_marker(pytest.mark.usefixtures(f"_fail_missing_{marker}"))
+                else:
+                    item.add_marker(pytest.mark.skip(reason=f"{missing}: test skipped"))
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(
                 pytest.mark.skip(
@@ -56,24 +75,124 @@ def _fail_missing_chromium():
     pytest.fail("Chromium (/usr/bin/chromium) is required in CI: browser tests may not skip")
 
 
-@pytest.fixture(autouse=True)
-def private_media(tmp_path, settings):
-    """Evidence goes to a fresh folder per test, so tests can check nothing is left."""
-    root = tmp_path / "media"
-    settings.MEDIA_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
+@pytest.fixture
+def _fail_missing_redis():
+    pytest.fail("redis-server is required in CI: Redis tests may not skip")
+
+
+@pytest.fixture
+def _fail_missing_s3():
+    pytest.fail("moto[server] is required in CI: object-storage tests may not skip")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> str:
+    """A real redis-server for this test process (one per xdist worker), on a free port."""
+    from tests.servers import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_cache(redis_url, settings):
+    """The default cache on the real Redis, emptied after the test."""
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        **settings.CACHES,
         "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root / "files"},
-        },
-        "evidence": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root / "evidence"},
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "aftersales-test",
         },
     }
+    yield caches["default"]
+    caches["default"].clear()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """moto's S3-API server for this test process, on a free port."""
+    from tests.servers import moto_available, s3_server
+
+    if not moto_available():
+        if CI:
+            pytest.fail("moto[server] is required in CI: object-storage tests may not skip")
+        pytest.skip("moto[server] not installed (dev dependency): object-storage test skipped")
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+S3_CREDENTIALS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-east-1"}
+
+
+def s3_storages(endpoint: str, bucket: str) -> dict:
+    """``STORAGES`` entries of a bucket on the test S3 server, as the settings make them."""
+    options = {"bucket_name": bucket, "endpoint_url": endpoint, **S3_CREDENTIALS}
+    return {
+        name: {
+            "BACKEND": "cases.storage.PrivateS3Storage",
+            "OPTIONS": {**options, "location": name if name == "evidence" else "files"},
+        }
+        for name in ("default", "evidence")
+    }
+
+
+def make_bucket(endpoint: str) -> str:
+    import uuid
+
+    import boto3
+
+    name = f"evidence-{uuid.uuid4().hex[:16]}"
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=S3_CREDENTIALS["access_key"],
+        aws_secret_access_key=S3_CREDENTIALS["secret_key"],
+        region_name=S3_CREDENTIALS["region_name"],
+    ).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(autouse=True)
+def private_media(request, tmp_path, settings):
+    """Evidence goes to a fresh folder per test (or a fresh bucket with
+    ``--evidence-storage=s3``), so tests can check nothing is left."""
+    root = tmp_path / "media"
+    settings.MEDIA_ROOT = root
+    if request.config.getoption("evidence_storage") == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        settings.STORAGES = {**settings.STORAGES, **s3_storages(endpoint, make_bucket(endpoint))}
+    else:
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": root / "files"},
+            },
+            "evidence": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": root / "evidence"},
+            },
+        }
     yield root
     shutil.rmtree(root, ignore_errors=True)
+
+
+def stored_evidence() -> list[PurePosixPath]:
+    """Every file in the evidence storage, whichever it is (a folder or a bucket)."""
+    from cases.models import evidence_storage
+
+    bucket = getattr(evidence_storage, "bucket", None)
+    if bucket is not None:
+        prefix = evidence_storage.location.strip("/")
+        return sorted(PurePosixPath(o.key) for o in bucket.objects.filter(Prefix=f"{prefix}/"))
+    location = Path(evidence_storage.location)
+    if not location.exists():
+        return []
+    files = (p for p in location.rglob("*") if p.is_file())
+    return sorted(PurePosixPath(p.relative_to(location)) for p in files)
 
 
 @pytest.fixture(autouse=True)

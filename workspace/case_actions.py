@@ -37,6 +37,7 @@ from cases.services.evidence_requests import MESSAGE_REMINDER, evidence_request_
 from intake.emails import sender
 
 from .forms import (
+    REVIEW_CHOICES,
     EvidenceRequestForm,
     EvidenceReviewForm,
     EvidenceUploadForm,
@@ -77,7 +78,7 @@ def pop_retry(request: Any, case: Case) -> dict[str, Any] | None:
     return None
 
 
-def _refused(
+def _refused(  # noqa: PLR0917
     request: Any, case: Case, key: str, anchor: str, error: DomainError | str, field: str = ""
 ) -> HttpResponseRedirect:
     message = error.message if isinstance(error, DomainError) else str(error)
@@ -143,6 +144,28 @@ def transition(request: Any, case: Case) -> HttpResponse:
     return _back(case)
 
 
+def pack_download(request: Any, case: Case) -> HttpResponse:
+    """The case's dispute pack, in the language chosen (its SHA-256 goes to the history)."""
+    from packs.build import LANGUAGES, pack_build
+
+    _require(request, "cases.view_case")
+    language = request.POST.get("language", "")
+    if language not in LANGUAGES:
+        messages.error(request, _("Choose the pack's language: English, French or Chinese."))
+        return _back(case)
+    pack = pack_build(
+        case=case,
+        language=language,
+        include_internal_notes=request.POST.get("internal_notes") == "1",
+        actor=_actor(request),
+        door=Door.ADMIN,
+    )
+    response = HttpResponse(pack.data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{pack.filename}"'
+    response["X-Pack-SHA256"] = pack.sha256
+    return response
+
+
 def assign_to_me(request: Any, case: Case) -> HttpResponse:
     _require(request, "cases.change_case")
     try:
@@ -160,7 +183,8 @@ def evidence_upload(request: Any, case: Case) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _form_error(form))
         return _back(case, "evidence")
-    added, duplicates = [], []
+    added: list[str] = []
+    duplicates: list[str] = []
     for upload in form.cleaned_data["files"]:
         try:
             result = evidence_add(
@@ -211,7 +235,7 @@ def evidence_review_view(request: Any, case: Case, evidence_pk: int) -> HttpResp
         _("“%(name)s” marked %(status)s.")
         % {
             "name": item.original_name,
-            "status": dict(form.fields["status"].choices)[form.cleaned_data["status"]].lower(),
+            "status": dict(REVIEW_CHOICES)[form.cleaned_data["status"]].lower(),
         },
     )
     return _back(case, f"evidence-{item.pk}")

@@ -17,7 +17,7 @@ from cases import workflows
 from cases.actors import Actor
 from cases.choices import ReviewStatus
 from cases.errors import TransitionOption
-from cases.models import Case, Evidence, EvidenceRequest, RefundRequest
+from cases.models import CUSTOMER_LANGUAGES, Case, Evidence, EvidenceRequest, RefundRequest
 from cases.services import case_available_transitions
 
 from .forms import RefundRequestForm
@@ -87,6 +87,10 @@ class CasePage:
     claim_what_if: Any = None
     # Now in the marketplace's time zone, as a datetime-local value (the forms' upper bound).
     local_now: str = ""
+    # The dispute pack's languages, the customer's first chosen (what the platform reads best
+    # is the agent's call).
+    pack_languages: list[tuple[str, str]] = field(default_factory=list)
+    pack_language: str = "en"
 
 
 def _request_status(request: EvidenceRequest, now: Any) -> tuple[str, str]:
@@ -198,4 +202,6 @@ def case_page(request: Any, case: Case) -> CasePage:
         stats=stats,
         claim_what_if=claim_what_if,
         local_now=timezone.localtime(now, case.marketplace.tz).strftime("%Y-%m-%dT%H:%M"),
+        pack_languages=list(CUSTOMER_LANGUAGES),
+        pack_language=case.order.customer_language or "en",
     )

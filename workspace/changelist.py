@@ -26,10 +26,10 @@ class CaseChangeList(ChangeList):
     def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
         # ChangeList(request, model, list_display, list_display_links, list_filter,
         # date_hierarchy, search_fields, list_select_related, list_per_page, ...)
-        args = list(args)
-        if len(args) >= 8:
-            args[7] = chosen_page_size(request, args[7])
-        super().__init__(request, *args, **kwargs)
+        given = list(args)
+        if len(given) >= 8:
+            given[7] = chosen_page_size(request, given[7])
+        super().__init__(request, *given, **kwargs)
 
     def get_filters_params(self, params: Any = None) -> Any:
         lookup_params = super().get_filters_params(params)

@@ -88,7 +88,7 @@ def _legend(series: Sequence[Series], x: int, y: int, width: int) -> list[str]:
     return parts
 
 
-def _y_axis(
+def _y_axis(  # noqa: PLR0917 (the geometry of one axis)
     top: int, bottom: int, left: int, right: int, y_max: float, percent: bool, ticks: int = 4
 ) -> list[str]:
     parts = []
@@ -192,7 +192,7 @@ def stacked_bar_chart(
     label_every = max(1, math.ceil(count / 8))
     for i, label in enumerate(labels):
         x = left + slot * i + (slot - bar) / 2
-        y = bottom
+        y: float = bottom
         for item in visible:
             value = item.values[i] or 0
             if not value:

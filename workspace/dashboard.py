@@ -3,9 +3,9 @@
 * open cases by state, overdue and at-risk counts (at risk: within the marketplace's own
   ``at_risk_business_days``, as the deadline badges);
 * refund-rejection and platform-assistance rates over the last 30 days
-  (``scorecards.services.rates``, the scorecard's own definitions), and their trend: the same
-  30-day rate at the end of each of the 11 weeks before and today (the scorecards' trend
-  dates, so that their daily snapshots serve);
+  (``scorecards.services.rates``, the scorecard's own definitions, read from the daily
+  facts), and their trend: the same 30-day rate at the end of each of the 11 weeks before
+  and today (the scorecards' trend dates);
 * cases opened per week by kind over the last 12 weeks (weeks start on Monday, local time);
 * median time to resolution: opening to remedy (``resolved_at``) of the cases resolved in the
   last 30 days.
@@ -19,32 +19,22 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
-from django.db.models.functions import TruncWeek
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Window
+from django.db.models.functions import RowNumber, TruncWeek
 
 from cases.choices import CaseKind, CaseState
 from cases.models import Case
 from cases.selectors import open_cases_q
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
-from scorecards.models import ScorecardSnapshot
-from scorecards.services import (
-    Metric,
-    platform_assistance_rate,
-    refund_rejection_rate,
-    today_for,
-    trend_dates,
-    window_bounds,
-)
+from scorecards.services import Metric, today_for, trend_dates, window_bounds
+from scorecards.services.rates import rates_counted
 
 from .urgency import window_end
 
 WINDOW_DAYS = 30
 TREND_POINTS = 12
-RATES = {
-    "refund_rejection_rate": refund_rejection_rate,
-    "platform_assistance_rate": platform_assistance_rate,
-}
+RATES = ("refund_rejection_rate", "platform_assistance_rate")
 
 
 @dataclass
@@ -117,38 +107,74 @@ def open_counts(marketplaces: list[Marketplace], *, at: dt.datetime) -> dict[int
     return result
 
 
+def median_times_to_resolution(
+    marketplaces: list[Marketplace], *, at: dt.datetime, window_days: int = WINDOW_DAYS
+) -> dict[int, tuple[dt.timedelta | None, int]]:
+    """Per marketplace id: the median of (resolved_at - opened_at) over the cases resolved in
+    the window, and how many cases that is. One query for every marketplace: each case's rank
+    in its marketplace and the marketplace's count (window functions), keeping the middle
+    row(s)."""
+    result: dict[int, tuple[dt.timedelta | None, int]] = {m.pk: (None, 0) for m in marketplaces}
+    if not marketplaces:
+        return result
+    windows = [
+        Q(marketplace_id=m.pk, resolved_at__gte=start, resolved_at__lt=end)
+        for m in marketplaces
+        for start, end in [window_bounds(m, today_for(m, at), window_days)]
+    ]
+    duration = ExpressionWrapper(F("resolved_at") - F("opened_at"), output_field=DurationField())
+    rows = (
+        Case.objects.filter(reduce(or_, windows))
+        .annotate(
+            duration=duration,
+            rank=Window(
+                RowNumber(), partition_by=[F("marketplace_id")], order_by=[duration.asc(), "pk"]
+            ),
+            resolved=Window(Count("pk"), partition_by=[F("marketplace_id")]),
+        )
+        # ranks (n + 1) / 2 to n / 2 + 1 in integer division: the middle row, or the two
+        .filter(rank__gte=(F("resolved") + 1) / 2, rank__lte=F("resolved") / 2 + 1)
+        .order_by()
+        .values_list("marketplace_id", "duration", "resolved")
+    )
+    middles: dict[int, list[dt.timedelta]] = {}
+    for marketplace_id, value, count in rows:
+        if isinstance(value, int):  # microseconds, as SQLite returns them
+            value = dt.timedelta(microseconds=value)
+        middles.setdefault(marketplace_id, []).append(value)
+        result[marketplace_id] = (None, count)
+    for marketplace_id, values in middles.items():
+        result[marketplace_id] = (
+            sum(values, dt.timedelta()) / len(values),
+            result[marketplace_id][1],
+        )
+    return result
+
+
 def median_time_to_resolution(
     marketplace: Marketplace, *, at: dt.datetime, window_days: int = WINDOW_DAYS
 ) -> tuple[dt.timedelta | None, int]:
-    """Median of (resolved_at - opened_at) over the cases resolved in the window, and how many
-    cases that is. Two queries whatever the number of cases: a count, then the middle row(s)."""
-    start, end = window_bounds(marketplace, today_for(marketplace, at), window_days)
-    durations = (
-        Case.objects.filter(marketplace=marketplace, resolved_at__gte=start, resolved_at__lt=end)
-        .annotate(
-            duration=ExpressionWrapper(
-                F("resolved_at") - F("opened_at"), output_field=DurationField()
-            )
-        )
-        .order_by("duration", "pk")
-        .values_list("duration", flat=True)
-    )
-    count = durations.count()
-    if not count:
-        return None, 0
-    middle = list(durations[(count - 1) // 2 : count // 2 + 1])
-    return sum(middle, dt.timedelta()) / len(middle), count
+    """``median_times_to_resolution`` of one marketplace."""
+    return median_times_to_resolution([marketplace], at=at, window_days=window_days)[marketplace.pk]
 
 
 def overview(marketplaces: list[Marketplace], *, at: dt.datetime) -> list[MarketplaceSummary]:
-    """One summary per marketplace."""
+    """One summary per marketplace: a fixed number of queries whatever their number (open
+    counts: 2, the two rates from the daily facts: 3, medians: 1)."""
     counts = open_counts(marketplaces, at=at)
     labels = dict(CaseState.choices)
+    asked = [
+        (name, marketplace, today_for(marketplace, at), WINDOW_DAYS)
+        for marketplace in marketplaces
+        for name in RATES
+    ]
+    rates = iter(rates_counted(asked, now=at))
+    medians = median_times_to_resolution(marketplaces, at=at)
     summaries = []
     for marketplace in marketplaces:
         entry = counts[marketplace.pk]
-        today = today_for(marketplace, at)
-        median, resolved = median_time_to_resolution(marketplace, at=at)
+        rejection, assistance = next(rates), next(rates)
+        median, resolved = medians[marketplace.pk]
         by_state = sorted(entry["by_state"].items(), key=lambda item: -item[1])
         summaries.append(
             MarketplaceSummary(
@@ -157,12 +183,8 @@ def overview(marketplaces: list[Marketplace], *, at: dt.datetime) -> list[Market
                 overdue=entry["overdue"],
                 at_risk=entry["at_risk"],
                 open_by_state=[(state, str(labels.get(state, state)), n) for state, n in by_state],
-                rejection=refund_rejection_rate(
-                    marketplace=marketplace, as_of=today, window_days=WINDOW_DAYS
-                ),
-                assistance=platform_assistance_rate(
-                    marketplace=marketplace, as_of=today, window_days=WINDOW_DAYS
-                ),
+                rejection=rejection,
+                assistance=assistance,
                 median_resolution=median,
                 resolved=resolved,
             )
@@ -170,49 +192,17 @@ def overview(marketplaces: list[Marketplace], *, at: dt.datetime) -> list[Market
     return summaries
 
 
-def _snapshot_metric(snapshot: Any, window_days: int) -> Metric | None:
-    """A daily snapshot as a ``Metric``, if it is final (taken after its window ended) and of
-    the same window length; otherwise None (the point is computed)."""
-    length = snapshot.window_end - snapshot.window_start
-    if abs(length - dt.timedelta(days=window_days)) > dt.timedelta(hours=2):  # DST shifts
-        return None
-    if snapshot.computed_at < snapshot.window_end:
-        return None
-    return Metric(
-        snapshot.metric,
-        int(snapshot.numerator),
-        int(snapshot.denominator),
-        snapshot.window_start,
-        snapshot.window_end,
-    )
-
-
 def rate_trend(marketplace: Marketplace, *, at: dt.datetime) -> list[TrendPoint]:
     """The two 30-day rates at the end of each of the last 11 weeks (Sundays) and today, oldest
-    first. A point comes from the scorecards' daily snapshot when one was taken after its day
-    ended, else it is computed (one aggregate query per point)."""
+    first, from the scorecards' daily facts: both rates record the day each event became known,
+    so a past point is exact too (three queries for the 24 figures)."""
     dates = trend_dates(today_for(marketplace, at), TREND_POINTS)
-    stored = {
-        (snapshot.metric, snapshot.as_of): _snapshot_metric(snapshot, WINDOW_DAYS)
-        for snapshot in ScorecardSnapshot.objects.filter(
-            marketplace=marketplace, metric__in=list(RATES), as_of__in=dates[:-1]
-        )
-    }
-    points = []
-    for as_of in dates:
-        figures = {}
-        for name, compute in RATES.items():
-            figures[name] = stored.get((name, as_of)) or compute(
-                marketplace=marketplace, as_of=as_of, window_days=WINDOW_DAYS
-            )
-        points.append(
-            TrendPoint(
-                as_of=as_of,
-                rejection=figures["refund_rejection_rate"],
-                assistance=figures["platform_assistance_rate"],
-            )
-        )
-    return points
+    asked = [(name, marketplace, as_of, WINDOW_DAYS) for as_of in dates for name in RATES]
+    figures = iter(rates_counted(asked, now=at))
+    return [
+        TrendPoint(as_of=as_of, rejection=next(figures), assistance=next(figures))
+        for as_of in dates
+    ]
 
 
 def weekly_openings(marketplace: Marketplace, *, at: dt.datetime) -> WeeklyOpenings:

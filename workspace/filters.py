@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterator
 from functools import reduce
 from operator import or_
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -22,6 +22,9 @@ from cases.models import RefundRequest
 from cases.selectors import closed_cases_q, open_cases_q
 
 from .urgency import DUE_WINDOW_LABELS, DueWindow, due_window_q, marketplaces_with_calendars
+
+if TYPE_CHECKING:  # the stubs' type of a filter's choice (not in Django itself)
+    from django.contrib.admin.filters import _ListFilterChoices
 
 MINE = "mine"
 UNASSIGNED = "unassigned"
@@ -88,7 +91,7 @@ class _SeveralChoiceFilter(_ChoiceFilter):
             return None
         return reduce(or_, usable)
 
-    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:  # type: ignore[override]  # the stubs' TypedDict lacks our keys
         chosen = split_values(self.value())
         yield {
             "selected": not chosen,
@@ -124,11 +127,12 @@ class StatusFilter(admin.SimpleListFilter):
         return [("open", _("Open")), ("closed", _("Closed or withdrawn")), ("all", _("All"))]
 
     def effective_value(self) -> str:
-        if self.value() in {"open", "closed", "all"}:
-            return self.value()
+        value = self.value()
+        if value in {"open", "closed", "all"}:
+            return value
         return "all" if self.searching else "open"
 
-    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+    def choices(self, changelist: Any) -> Iterator[_ListFilterChoices]:
         current = self.effective_value()
         for lookup, title in self.lookup_choices:
             yield {
@@ -229,7 +233,7 @@ class OpenedBetweenFilter(admin.ListFilter):
     def has_output(self) -> bool:
         return True
 
-    def expected_parameters(self) -> list[str]:
+    def expected_parameters(self) -> list[str]:  # type: ignore[override]  # both are set in __init__
         return [self.start_parameter, self.end_parameter]
 
     def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:

@@ -31,6 +31,14 @@ def parse_local_time(value: str, tz: zoneinfo.ZoneInfo) -> dt.datetime | None:
     raise ValueError(value)
 
 
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's field ``name``, declared a ChoiceField (``form.fields`` types it as a Field)."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{type(form).__name__}.{name} is not a choice field")
+    return field
+
+
 class LocalDateTimeField(forms.CharField):
     """A moment typed in the marketplace's time zone (``<input type=datetime-local>``); the
     form gives the zone (``tz``) and gets back an aware datetime."""
@@ -83,10 +91,11 @@ class TransitionForm(CaseBoundForm):
     )
 
 
+REVIEW_CHOICES = [(ReviewStatus.ACCEPTED, _("Accept")), (ReviewStatus.REJECTED, _("Reject"))]
+
+
 class EvidenceReviewForm(forms.Form):
-    status = forms.ChoiceField(
-        choices=[(ReviewStatus.ACCEPTED, _("Accept")), (ReviewStatus.REJECTED, _("Reject"))]
-    )
+    status = forms.ChoiceField(choices=REVIEW_CHOICES)
     reason = forms.CharField(
         label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -111,7 +120,8 @@ class MultipleFileField(forms.FileField):
 
 
 class EvidenceUploadForm(forms.Form):
-    files = MultipleFileField(label=_("Photos or videos"))
+    # A declared field, not BaseForm.files (the form's metaclass moves it to base_fields).
+    files = MultipleFileField(label=_("Photos or videos"))  # type: ignore[assignment]
 
 
 class EvidenceRequestForm(CaseBoundForm):
@@ -184,7 +194,7 @@ class BulkTransitionForm(forms.Form):
 
     def __init__(self, *args: Any, transitions: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["transition"].choices = transitions
+        choice_field(self, "transition").choices = transitions
 
 
 class SavedViewForm(forms.Form):

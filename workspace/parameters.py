@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import (
+from django.contrib.admin.views.main import (  # type: ignore[attr-defined]  # *_VAR: not in stubs
     ALL_VAR,
     ERROR_FLAG,
     IS_FACETS_VAR,
@@ -141,7 +141,8 @@ def _filter_titles(model_admin: admin.ModelAdmin, request: HttpRequest) -> dict[
     titles: dict[str, str] = {}
     for entry in model_admin.get_list_filter(request):
         if isinstance(entry, type) and issubclass(entry, admin.SimpleListFilter):
-            titles[entry.parameter_name] = str(entry.title)
+            if entry.parameter_name:  # always: Django refuses a filter without one
+                titles[entry.parameter_name] = str(entry.title)
         else:
             path = entry[0] if isinstance(entry, tuple | list) else entry
             if isinstance(path, str):
@@ -216,8 +217,11 @@ class ListParametersMiddleware:
             return None
         model_admin = getattr(view, "model_admin", None)
         if model_admin is None or getattr(view, "__name__", "") != "changelist_view":
-            for name, value in request.GET.items():
-                bad = unusable_character(name) or unusable_character(value)
+            # Every value of a repeated parameter, not only the last one ``items()`` gives.
+            for name, values in request.GET.lists():
+                bad = unusable_character(name) or next(
+                    (what for what in map(unusable_character, values) if what), ""
+                )
                 if bad:
                     return refusal_page(
                         request,

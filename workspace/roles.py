@@ -37,6 +37,11 @@ AGENT_PERMISSIONS: tuple[str, ...] = (
     "marketplaces.view_calendarexception",
     "workspace.view_dashboard",
     *_crud("workspace", "savedview", "view", "add", "change", "delete"),
+    # The inbox: read and work conversations (reply, note, assign, done, spam), use templates.
+    *_crud("messaging", "conversation", "view", "change"),
+    "messaging.view_message",
+    "messaging.view_outboundmessage",
+    "messaging.view_messagetemplate",
 )
 
 SUPERVISOR_PERMISSIONS: tuple[str, ...] = (
@@ -47,6 +52,8 @@ SUPERVISOR_PERMISSIONS: tuple[str, ...] = (
     "cases.withdraw_case",
     "cases.record_platform_ruling",
     "marketplaces.change_marketplace",
+    # The answer templates the team uses.
+    *_crud("messaging", "messagetemplate", "add", "change", "delete"),
     *_crud("marketplaces", "calendarexception", "add", "change", "delete"),
     # Failed logins and lockouts (django-axes): deleting an access attempt unlocks it.
     *_crud("axes", "accessattempt", "view", "delete"),

@@ -27,6 +27,8 @@ from cases.services.deadlines import DeadlineStatus, due_horizon
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 
+from .labels import choice_labels
+
 # "Due within 2 business days" in the issue; the badge's "at risk" uses each marketplace's own
 # ``at_risk_business_days`` (2 by default).
 SOON_BUSINESS_DAYS = 2
@@ -91,6 +93,13 @@ def due_window_q(window: DueWindow | str, *, at: dt.datetime, marketplaces: list
     return Q(next_due_at__gte=at, next_due_at__lt=max(ends.values())) & reduce(or_, per_marketplace)
 
 
+_STATUS_LABELS = (
+    (DeadlineStatus.ON_TRACK, _("On track")),
+    (DeadlineStatus.AT_RISK, _("At risk")),
+    (DeadlineStatus.OVERDUE, _("Overdue")),
+)
+
+
 @dataclass(frozen=True)
 class DeadlineBadge:
     """The state of one deadline, as shown on lists and on the case page."""
@@ -102,7 +111,7 @@ class DeadlineBadge:
 
     @property
     def clock_label(self) -> str:
-        return str(CLOCK_LABELS.get(self.clock, self.clock))
+        return choice_labels(CLOCK_LABELS).get(self.clock, self.clock)
 
     @property
     def css(self) -> str:
@@ -127,13 +136,7 @@ class DeadlineBadge:
 
     @property
     def status_label(self) -> str:
-        return str(
-            {
-                DeadlineStatus.ON_TRACK: _("On track"),
-                DeadlineStatus.AT_RISK: _("At risk"),
-                DeadlineStatus.OVERDUE: _("Overdue"),
-            }[self.status]
-        )
+        return choice_labels(_STATUS_LABELS)[self.status]
 
 
 def badge_for(case: Case, clock: str, due_at: dt.datetime, *, at: dt.datetime) -> DeadlineBadge:

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import models
 from django.db.models.query import QuerySet
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from marketplaces.models import Marketplace
@@ -23,7 +24,7 @@ from ..fields import ApiModelSerializer, PlausibleDateField
 class MarketplaceSerializer(ApiModelSerializer):
     class Meta:
         model = Marketplace
-        fields = (
+        fields: tuple[str, ...] = (
             "code",
             "name",
             "is_active",
@@ -43,37 +44,48 @@ class MarketplaceSerializer(ApiModelSerializer):
             "notes",
             "updated_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
 
-class CalendarQuerySerializer(serializers.Serializer):
-    start = PlausibleDateField(required=False, help_text="The event's local date, YYYY-MM-DD.")
-    add_business_days = serializers.IntegerField(required=False, min_value=0, max_value=1000)
-    year = serializers.IntegerField(required=False, min_value=1970, max_value=2100)
+class QueryParametersSerializer(serializers.Serializer):
+    """Query parameters: one given with no value (``?as_of=``) is refused, not taken as absent
+    (the schema says so: minLength 1), as the list filters do."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        empty = [name for name in list(self.fields) if name in data and data.get(name) == ""]
+        if empty:
+            raise serializers.ValidationError(
+                {name: [_("Give a value, or leave the parameter out.")] for name in empty}
+            )
+        values: dict[str, Any] = super().to_internal_value(data)
+        return values
+
+
+class CalendarQuerySerializer(QueryParametersSerializer):
+    start = PlausibleDateField(
+        required=False, help_text="The event's local date, YYYY-MM-DD (default: today)."
+    )
+    add_business_days = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=1000,
+        help_text="Business days after start (default 0 when start is given).",
+    )
+    year = serializers.IntegerField(
+        required=False,
+        min_value=1970,
+        max_value=2100,
+        help_text="The year whose exceptions to list (default: this year); not used with start "
+        "or add_business_days.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        deadline = "start" in attrs or "add_business_days" in attrs
-        if deadline and "year" in attrs:
-            raise serializers.ValidationError(
-                "Ask either for a deadline (start and add_business_days) or for a year's "
-                "exceptions (year), not both."
-            )
-        if deadline and not ("start" in attrs and "add_business_days" in attrs):
-            missing = "add_business_days" if "start" in attrs else "start"
-            raise serializers.ValidationError(
-                {
-                    missing: [
-                        "Needed with "
-                        + ("start" if missing != "start" else "add_business_days")
-                        + "."
-                    ]
-                }
-            )
-        if not deadline and "year" not in attrs:
-            raise serializers.ValidationError(
-                "Give start=YYYY-MM-DD&add_business_days=N for a deadline, or year=YYYY for the "
-                "year's non-working weekdays and working weekend days."
-            )
+        # OpenAPI cannot say "these parameters go together", so none is needed with another: a
+        # deadline when start or add_business_days is given (start: today, N: 0 by default;
+        # year is then not used), else the exceptions of the year (this year by default).
+        if "start" in attrs or "add_business_days" in attrs:
+            attrs.pop("year", None)
+            attrs.setdefault("add_business_days", 0)
         return attrs
 
 
@@ -94,7 +106,7 @@ class CalendarExceptionSerializer(serializers.Serializer):
     working = serializers.BooleanField(
         help_text="True: a weekend day worked; false: a weekday off."
     )
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
 
 
 class CalendarYearSerializer(serializers.Serializer):
@@ -106,7 +118,7 @@ class CalendarYearSerializer(serializers.Serializer):
     exceptions = CalendarExceptionSerializer(many=True)
 
 
-class ScorecardQuerySerializer(serializers.Serializer):
+class ScorecardQuerySerializer(QueryParametersSerializer):
     as_of = PlausibleDateField(
         required=False, help_text="Last day of the window (local date); default today."
     )
@@ -131,7 +143,7 @@ class MetricSerializer(serializers.Serializer):
     Any further attribute the engine gives is included (clients ignore what they do not know)."""
 
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
     unit = serializers.ChoiceField(
         choices=[unit.value for unit in Unit],
         help_text="What value is in: ratio (a fraction from 0 to 1: 0.0125 is 1.25 %), seconds "
@@ -191,7 +203,7 @@ class ScorecardSerializer(serializers.Serializer):
     metrics = MetricSerializer(many=True)
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any) -> Any:  # noqa: PLR0911 (one return per kind of value)
     """A JSON-able copy of an attribute value; None for what cannot be shown cheaply."""
     if value is None or isinstance(value, bool | int | float | str):
         return value

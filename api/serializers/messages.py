@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from cases.models import CUSTOMER_LANGUAGES
@@ -21,13 +23,13 @@ class MessageSerializer(ApiModelSerializer):
         read_only=True,
         help_text="The marketplace's thread id; messages of one thread share it.",
     )
-    order = serializers.SlugRelatedField(
+    order: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="external_id",
         read_only=True,
         allow_null=True,
         help_text="The order's external id (in a request: the order's external id, optional).",
     )
-    case = serializers.SlugRelatedField(
+    case: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="reference",
         read_only=True,
         allow_null=True,
@@ -36,7 +38,7 @@ class MessageSerializer(ApiModelSerializer):
 
     class Meta:
         model = Message
-        fields = (
+        fields: tuple[str, ...] = (
             "marketplace",
             "external_id",
             "conversation_id",
@@ -59,7 +61,7 @@ class MessageSerializer(ApiModelSerializer):
             "created_at",
             "updated_at",
         )
-        read_only_fields = (
+        read_only_fields: tuple[str, ...] = (
             "is_conversation_start",
             "needs_response",
             "response_due_at",
@@ -77,7 +79,7 @@ class MessageInputSerializer(MessageSerializer):
     conversation_id = serializers.CharField(
         max_length=100, help_text="The marketplace's thread id; messages of one thread share it."
     )
-    order = serializers.CharField(
+    order = serializers.CharField(  # type: ignore[assignment]  # in a request: the external id
         required=False, allow_null=True, help_text="The order's external id (optional)."
     )
     topic = serializers.ChoiceField(
@@ -97,13 +99,13 @@ class MessageInputSerializer(MessageSerializer):
         help_text="Where replies go when the system e-mails them itself (Amazon's buyer "
         "relay address).",
     )
-    case = serializers.CharField(
+    case = serializers.CharField(  # type: ignore[assignment]  # in a request: the reference
         required=False, allow_null=True, help_text="The case reference, e.g. AS-2026-000123."
     )
 
     class Meta(MessageSerializer.Meta):
-        fields = ("marketplace", "external_id", *WRITABLE_FIELDS)
-        read_only_fields = ()
+        fields: tuple[str, ...] = ("marketplace", "external_id", *WRITABLE_FIELDS)
+        read_only_fields: tuple[str, ...] = ()
         validators: list = []
 
 

@@ -33,7 +33,7 @@ class OutboundMessageSerializer(ApiModelSerializer):
 
     class Meta:
         model = OutboundMessage
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "marketplace",
             "conversation_id",
@@ -53,7 +53,7 @@ class OutboundMessageSerializer(ApiModelSerializer):
             "failure_reason",
             "attachments",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_order(self, outbound: OutboundMessage) -> str | None:

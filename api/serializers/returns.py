@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from cases.choices import ReturnDecision
@@ -15,15 +17,19 @@ class ReturnRequestSerializer(ApiModelSerializer):
     """A customer's request to return an order, its answer clock and the seller's answer."""
 
     marketplace = MarketplaceCodeField()
-    order = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
-    case = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
+    order: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True
+    )
+    case: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="reference", read_only=True, allow_null=True
+    )
     overdue = serializers.SerializerMethodField(
         help_text="Unanswered past its due time (the Return Dissatisfaction Rate counts it)."
     )
 
     class Meta:
         model = ReturnRequest
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "marketplace",
             "external_id",
@@ -43,7 +49,7 @@ class ReturnRequestSerializer(ApiModelSerializer):
             "created_at",
             "updated_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     def get_overdue(self, request: ReturnRequest) -> bool:
         now = self.context.get("now")
@@ -65,10 +71,17 @@ class ReturnRequestInputSerializer(InputSerializer):
         max_length=20, required=False, allow_null=True, help_text="A case reference (optional)."
     )
     requested_at = AwareDateTimeField()
-    is_valid = serializers.BooleanField(required=False)
     customer_reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
     negative_feedback_at = AwareDateTimeField(required=False, allow_null=True)
     rejection_overturned_at = AwareDateTimeField(required=False, allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # The marketplace's field is called "is_valid": declared on the class, it would hide
+        # the serializer's own is_valid() from readers and type checkers (DRF's metaclass
+        # removes it at run time, but nothing else knows that).
+        fields = super().get_fields()
+        fields["is_valid"] = serializers.BooleanField(required=False)
+        return fields
 
 
 class ReturnAnswerSerializer(InputSerializer):

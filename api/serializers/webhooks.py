@@ -48,8 +48,12 @@ def check_url(url: str) -> str:
     return url
 
 
+def _url_validator(url: str) -> None:
+    check_url(url)
+
+
 class WebhookSubscriptionSerializer(ApiModelSerializer):
-    url = serializers.URLField(max_length=500, validators=[check_url])
+    url = serializers.URLField(max_length=500, validators=[_url_validator])
     event_types = serializers.ListField(
         child=ApiChoiceField(choices=EVENT_CHOICES),
         min_length=1,
@@ -58,8 +62,15 @@ class WebhookSubscriptionSerializer(ApiModelSerializer):
 
     class Meta:
         model = WebhookSubscription
-        fields = ("id", "url", "event_types", "is_active", "description", "created_at")
-        read_only_fields = ("id", "created_at")
+        fields: tuple[str, ...] = (
+            "id",
+            "url",
+            "event_types",
+            "is_active",
+            "description",
+            "created_at",
+        )
+        read_only_fields: tuple[str, ...] = ("id", "created_at")
 
     def validate_event_types(self, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))  # without repeats, in the order given
@@ -72,14 +83,17 @@ class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
     )
 
     class Meta(WebhookSubscriptionSerializer.Meta):
-        fields = (*WebhookSubscriptionSerializer.Meta.fields, "secret")
-        read_only_fields = (*WebhookSubscriptionSerializer.Meta.read_only_fields, "secret")
+        fields: tuple[str, ...] = (*WebhookSubscriptionSerializer.Meta.fields, "secret")
+        read_only_fields: tuple[str, ...] = (
+            *WebhookSubscriptionSerializer.Meta.read_only_fields,
+            "secret",
+        )
 
 
 class WebhookAttemptSerializer(ApiModelSerializer):
     class Meta:
         model = WebhookAttempt
-        fields = (
+        fields: tuple[str, ...] = (
             "number",
             "replay",
             "started_at",
@@ -89,7 +103,7 @@ class WebhookAttemptSerializer(ApiModelSerializer):
             "response_excerpt",
             "outcome",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
 
 class WebhookDeliverySerializer(ApiModelSerializer):
@@ -100,7 +114,7 @@ class WebhookDeliverySerializer(ApiModelSerializer):
 
     class Meta:
         model = WebhookDelivery
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "event_id",
             "event_type",
@@ -117,4 +131,4 @@ class WebhookDeliverySerializer(ApiModelSerializer):
             "payload",
             "attempts",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields

@@ -6,7 +6,7 @@ to get the same authentication, permissions, throttling, problem answers and ide
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from rest_framework import viewsets
@@ -30,10 +30,16 @@ def refuse_body_fields(request: Request) -> None:
     EmptyBodySerializer(data=request.data).is_valid(raise_exception=True)
 
 
-class ApiViewMixin:
+if TYPE_CHECKING:
+    # The mixin goes on DRF views; type-checked as one, so that ``super()`` and ``request`` are.
+    from rest_framework.generics import GenericAPIView as _ViewBase
+else:
+    _ViewBase = object
+
+
+class ApiViewMixin(_ViewBase):
     """Client, actor and marketplaces of the request; ``Idempotency-Key`` on every POST."""
 
-    request: Request
     # Keyset pagination: names a client may sort by, and the default ("-name" descending).
     ordering_fields: tuple[str, ...] = ()
     default_ordering: str = ""
@@ -62,7 +68,7 @@ class ApiViewMixin:
         return self.client.marketplace_ids()
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()  # type: ignore[misc]
+        context = dict(super().get_serializer_context())
         if isinstance(getattr(self.request, "user", None), ApiClient):
             context["marketplaces"] = self.marketplaces
             context["marketplace_codes"] = {m.pk: m.code for m in self.marketplaces.values()}
@@ -74,14 +80,14 @@ class ApiViewMixin:
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         if request.method == "POST" and idempotency.HEADER in request.headers:
             with transaction.atomic():
-                response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+                response = super().dispatch(request, *args, **kwargs)
                 if response.status_code >= 500:
                     transaction.set_rollback(True)
                 return response
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        super().initial(request, *args, **kwargs)
         self._idempotency_record = None
         if request.method == "POST":
             key = idempotency.key_of(request)
@@ -91,12 +97,12 @@ class ApiViewMixin:
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, idempotency.Replay):
             return exc.response
-        return super().handle_exception(exc)  # type: ignore[misc]
+        return super().handle_exception(exc)
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        response = super().finalize_response(request, response, *args, **kwargs)
         record = getattr(self, "_idempotency_record", None)
         if record is not None and response.status_code < 500:
             idempotency.finish(record, response)

@@ -7,6 +7,7 @@ only checks the shape of requests and the client's scope (a case of another mark
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,12 +16,13 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cases.choices import Priority
+from cases.choices import Door, Priority
+from cases.errors import ErrorCode
 from cases.events import RenderContext
 from cases.models import Case, Evidence
 from cases.selectors import (
@@ -43,11 +45,12 @@ from cases.services import (
 )
 from intake.uploads import RawNamedUpload, StreamedUpload
 
-from ..filters import ApiFilterBackend, CaseFilter
+from ..filters import ApiFilterBackend, CaseFilter, narrowed_marketplace_ids
 from ..pagination import CaseEventPagination, KeysetPagination
 from ..parsers import LimitedJSONParser, UploadParser
 from ..problems import HeaderInvalid
 from ..serializers.cases import (
+    CASE_LIST_COLUMNS,
     CaseCreateSerializer,
     CaseDetailSerializer,
     CaseEventSerializer,
@@ -80,11 +83,19 @@ IF_MATCH = OpenApiParameter(
 class IgnoreAccept(BaseContentNegotiation):
     """File downloads answer the file whatever ``Accept`` says (errors still come as JSON)."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[Any]) -> Any:
+        return next(iter(parsers), None)
 
-    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: Any = None):
-        return renderers[0], renderers[0].media_type
+    def select_renderer(
+        self, request: Request, renderers: Iterable[Any], format_suffix: Any = None
+    ) -> tuple[Any, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+class PackQuerySerializer(serializers.Serializer):
+    language = serializers.ChoiceField(choices=["en", "fr", "zh-hans"], default="en")
+    internal_notes = serializers.BooleanField(default=False)
 
 
 class EvidenceAddedSerializer(EvidenceSerializer):
@@ -93,8 +104,8 @@ class EvidenceAddedSerializer(EvidenceSerializer):
     )
 
     class Meta(EvidenceSerializer.Meta):
-        fields = (*EvidenceSerializer.Meta.fields, "duplicate")
-        read_only_fields = fields
+        fields: tuple[str, ...] = (*EvidenceSerializer.Meta.fields, "duplicate")
+        read_only_fields: tuple[str, ...] = fields
 
 
 def _etag(case: Case) -> str:
@@ -116,7 +127,13 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
 
     def get_queryset(self) -> QuerySet[Case]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no client
-            return Case.objects.none()
+            nothing: QuerySet[Case] = Case.objects.none()
+            return nothing
+        if self.action == "list":
+            # Scoped to the marketplaces asked for (among the client's) in one condition.
+            narrowed = narrowed_marketplace_ids(self.request, self.marketplaces)
+            cases = case_list(marketplace_ids=narrowed or self.marketplace_ids)
+            return cases.only(*CASE_LIST_COLUMNS)
         return case_list(marketplace_ids=self.marketplace_ids)
 
     # -- loading --------------------------------------------------------------------------
@@ -161,8 +178,15 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             )
         version = int(match.group(1))
         if body_value is not None and body_value != version:
+            # Two versions in one request: which one the client acted on is unknown.
             raise ValidationError(
-                {"expected_version": [_("expected_version and If-Match disagree.")]}
+                {
+                    "expected_version": [
+                        ErrorDetail(
+                            _("expected_version and If-Match disagree."), code=ErrorCode.CONFLICT
+                        )
+                    ]
+                }
             )
         return version
 
@@ -320,8 +344,11 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
                 raise ValidationError(
                     {
                         "evidence_request": [
-                            _("This case has no evidence request %(id)s.")
-                            % {"id": data["evidence_request"]}
+                            ErrorDetail(
+                                _("This case has no evidence request %(id)s.")
+                                % {"id": data["evidence_request"]},
+                                code=ErrorCode.NOT_FOUND,
+                            )
                         ]
                     }
                 )
@@ -339,7 +366,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             expected_version=self._expected_version(None),
         )
         evidence = added.evidence
-        evidence.duplicate = added.duplicate
+        evidence.duplicate = added.duplicate  # type: ignore[attr-defined]  # for the serializer
         body = EvidenceAddedSerializer(evidence, context=context).data
         code = status.HTTP_200_OK if added.duplicate else status.HTTP_201_CREATED
         headers = {"Location": body["download_url"], "ETag": self._current_etag(case)}
@@ -396,6 +423,55 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         if not evidence.thumbnail:
             raise NotFound(_("The preview of this file is not ready yet; try again in a minute."))
         return evidence_file_response(request._request, evidence, thumbnail=True)
+
+    # -- dispute pack ---------------------------------------------------------------------------
+
+    @extend_schema(
+        summary="Download the case's dispute pack (ZIP)",
+        description="A ZIP holding `summary.pdf` (the case, its order and customer, the "
+        "transitions, messages and notes marked internal or not, the evidence with previews, "
+        "refund requests and decisions, each deadline and whether it was met), the evidence "
+        "files, and `manifest.json` with the SHA-256 of every file and of every original "
+        "upload. Each download produces a pack and records its SHA-256 in the case's audit "
+        "trail (`pack_produced`), against which `manage.py pack_verify` checks a pack later. "
+        "Internal notes are left out unless `internal_notes=true`. A video larger than the "
+        "marketplace accepts is listed by its SHA-256 instead of included.",
+        parameters=[
+            OpenApiParameter(
+                "language", str, enum=["en", "fr", "zh-hans"], description="Default: en."
+            ),
+            OpenApiParameter("internal_notes", bool, description="Default: false."),
+        ],
+        responses={(200, "application/zip"): OpenApiResponse(description="The pack.")},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="pack",
+        url_name="pack",
+        content_negotiation_class=IgnoreAccept,
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def pack(self, request: Request, reference: str) -> Any:
+        from django.http import HttpResponse
+
+        from packs.build import pack_build
+
+        query = PackQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        case = self._case()
+        pack = pack_build(
+            case=case,
+            language=query.validated_data["language"],
+            include_internal_notes=query.validated_data["internal_notes"],
+            actor=self.actor,
+            door=Door.API,
+        )
+        response = HttpResponse(pack.data, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{pack.filename}"'
+        response["X-Pack-SHA256"] = pack.sha256
+        return response
 
     # -- evidence requests --------------------------------------------------------------------
 
@@ -547,8 +623,11 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             raise ValidationError(
                 {
                     "refund_request": [
-                        _("Case %(ref)s has no refund request %(id)s.")
-                        % {"ref": case.reference, "id": data["refund_request"]}
+                        ErrorDetail(
+                            _("Case %(ref)s has no refund request %(id)s.")
+                            % {"ref": case.reference, "id": data["refund_request"]},
+                            code=ErrorCode.NOT_FOUND,
+                        )
                     ]
                 }
             )
@@ -594,6 +673,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     def events(self, request: Request, reference: str) -> Response:
         case = self._case()
         paginator = self.paginator
+        assert paginator is not None  # noqa: S101 (the action sets its pagination class)
         page = paginator.paginate_queryset(case.events.all(), request, view=self)
         context = {
             **self.get_serializer_context(),

@@ -77,7 +77,10 @@ class MarketplaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiGe
             raise QueryParametersInvalid(query.errors)
         params = query.validated_data
         calendar = calendar_for(marketplace)
-        if "year" in params:
+        today = calendar.local_date(dt.datetime.now(dt.UTC))
+        params = {**params}
+        if "add_business_days" not in params:  # a year's exceptions; by default this year's
+            params.setdefault("year", today.year)
             rows = calendar.year_exceptions(params["year"])
             data = {
                 "marketplace": marketplace.code,
@@ -91,7 +94,7 @@ class MarketplaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiGe
                 ],
             }
             return Response(CalendarYearSerializer(data).data)
-        start, count = params["start"], params["add_business_days"]
+        start, count = params.get("start", today), params["add_business_days"]
         due = calendar.add_business_days(start, count)
         days_off = [
             start + dt.timedelta(days=offset)

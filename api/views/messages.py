@@ -34,7 +34,7 @@ def _problem_errors(refused: MessageImportRefused) -> list[dict[str, Any]]:
         field_error(
             [error["index"]] + ([error["field"]] if error["field"] != "non_field_errors" else []),
             str(error["message"]),
-            "invalid",
+            error.get("code", "invalid"),
         )
         for error in refused.errors
     ]

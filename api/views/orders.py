@@ -16,7 +16,7 @@ from cases.services.orders_bulk import order_bulk_upsert
 from ..filters import ApiFilterBackend, OrderFilter
 from ..pagination import KeysetPagination
 from ..parsers import LimitedJSONParser
-from ..serializers.orders import OrderBatchResultSerializer, OrderSerializer, order_batch_serializer
+from ..serializers.orders import OrderBatchResultSerializer, OrderSerializer, order_batch_validated
 from ..throttling import BulkImportThrottle, ClientRateThrottle
 from .base import ApiGenericViewSet
 
@@ -53,7 +53,6 @@ class OrderViewSet(mixins.ListModelMixin, ApiGenericViewSet):
         responses={200: OrderBatchResultSerializer},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = order_batch_serializer(request.data, self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        result = order_bulk_upsert(items=serializer.validated_data)
+        items = order_batch_validated(request.data, self.get_serializer_context())
+        result = order_bulk_upsert(items=items)
         return Response(OrderBatchResultSerializer(result).data)

@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cases.errors import ErrorCode
 from cases.models import Case, Order, ReturnRequest
 from cases.services.returns import return_request_answer, return_request_upsert
 
@@ -72,10 +73,24 @@ class ReturnRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Api
         data = dict(serializer.validated_data)
         marketplace = self.marketplaces.get(data.pop("marketplace"))
         if marketplace is None:
-            raise ValidationError({"marketplace": [_("Not one of your marketplaces.")]})
+            raise ValidationError(
+                {
+                    "marketplace": [
+                        ErrorDetail(_("Not one of your marketplaces."), code=ErrorCode.NOT_YOURS)
+                    ]
+                }
+            )
         order = Order.objects.filter(marketplace=marketplace, external_id=data.pop("order")).first()
         if order is None:
-            raise ValidationError({"order": [_("No such order on this marketplace.")]})
+            raise ValidationError(
+                {
+                    "order": [
+                        ErrorDetail(
+                            _("No such order on this marketplace."), code=ErrorCode.NOT_FOUND
+                        )
+                    ]
+                }
+            )
         case = None
         reference = data.pop("case", None)
         if reference:

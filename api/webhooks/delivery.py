@@ -91,7 +91,8 @@ def address_refusal(url: str) -> str:
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    # Subscription URLs are refused unless http(s) when saved (serializers.webhooks).
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
     started = time.monotonic()
     status: int | None = None
     error = excerpt = ""

@@ -54,7 +54,7 @@ def _event_data(event: CaseEvent) -> dict[str, Any]:
         # The file's name lives on the evidence row (erasable), not in the audit record; the
         # webhook (an erasable copy) carries it as before.
         name = (
-            Evidence.objects.filter(pk=data.get("evidence"))
+            Evidence.objects.filter(pk=data.get("evidence") or 0)
             .values_list("original_name", flat=True)
             .first()
         )

@@ -45,7 +45,11 @@ def record_outbound_webhook(sender: Any, outbound: OutboundMessage, **kwargs: An
     )
     codes = {outbound.marketplace_id: outbound.marketplace.code}
     with transaction.atomic():
-        event = WebhookEvent(event_type=event_type, case=outbound.conversation.case)
+        # Its deliveries are written here, so it never waits in the outbox: the outbox worker
+        # expands only case events, and would otherwise deliver this one a second time.
+        event = WebhookEvent(
+            event_type=event_type, case=outbound.conversation.case, expanded_at=timezone.now()
+        )
         event.payload = {
             "id": str(event.event_id),
             "type": event_type,

@@ -75,6 +75,11 @@ def _live_subscriptions(marketplace_ids: set[int]) -> dict[int, list[tuple[int, 
     return by_marketplace
 
 
+def _marketplace_id(event: WebhookEvent) -> int:
+    assert event.case is not None  # noqa: S101 (only case events wait in the outbox)
+    return event.case.marketplace_id
+
+
 def _wants(event_types: list[str], event_type: str) -> bool:
     return WebhookSubscription(event_types=event_types).wants(event_type)
 
@@ -87,7 +92,7 @@ def outbox_expand(
     this commits."""
     now = timezone.now()
     with transaction.atomic():
-        pending = WebhookEvent.objects.filter(expanded_at__isnull=True)
+        pending = WebhookEvent.objects.filter(expanded_at__isnull=True, case__isnull=False)
         if event_ids is not None:
             pending = pending.filter(pk__in=event_ids)
         events = list(
@@ -97,7 +102,7 @@ def outbox_expand(
         )
         if not events:
             return 0, []
-        subscriptions = _live_subscriptions({event.case.marketplace_id for event in events})
+        subscriptions = _live_subscriptions({_marketplace_id(event) for event in events})
         deliveries = [
             WebhookDelivery(
                 event=event,
@@ -107,7 +112,7 @@ def outbox_expand(
                 created_at=now,
             )
             for event in events
-            for subscription_id, event_types in subscriptions.get(event.case.marketplace_id, [])
+            for subscription_id, event_types in subscriptions.get(_marketplace_id(event), [])
             if _wants(event_types, event.event_type)
         ]
         created = WebhookDelivery.objects.bulk_create(deliveries)

@@ -21,7 +21,7 @@ import hmac
 import time
 from collections.abc import Mapping
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the marker of a secret, not one)
 TOLERANCE_SECONDS = 5 * 60
 
 

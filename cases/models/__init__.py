@@ -13,6 +13,7 @@ from .orders import (
 )
 from .privacy import PersonalDataErasure
 from .refunds import RefundRequest, ReturnRequest
+from .shipments import Shipment, TrackingEvent
 
 __all__ = [
     "CUSTOMER_LANGUAGES",
@@ -29,10 +30,12 @@ __all__ = [
     "PersonalDataErasure",
     "RefundRequest",
     "ReturnRequest",
+    "Shipment",
+    "TrackingEvent",
     "evidence_storage",
     "evidence_upload_to",
     "shipping_scope_for",
 ]
 
 # Migration 0001 names these callables by their old module path.
-from .evidence import _evidence_storage  # noqa: E402, F401
+from .evidence import _evidence_storage  # noqa: F401

@@ -143,7 +143,6 @@ class Case(WorkflowTransitions, ConcurrentTransitionMixin, models.Model):  # typ
         indexes = [
             models.Index(fields=["next_due_at", "opened_at"], name="case_next_due"),
             models.Index(fields=["marketplace", "state"], name="case_mkt_state"),
-            models.Index(fields=["marketplace", "opened_at"], name="case_mkt_opened"),
             models.Index(fields=["marketplace", "escalated_at"], name="case_mkt_escalated"),
             models.Index(fields=["state", "next_due_at"], name="case_state_due"),
             models.Index(fields=["kind", "next_due_at"], name="case_kind_due"),
@@ -168,6 +167,21 @@ class Case(WorkflowTransitions, ConcurrentTransitionMixin, models.Model):  # typ
                 fields=["marketplace", "kind", "next_due_at", "opened_at"],
                 name="case_mkt_kind_due",
             ),
+            # The lists' combined filters, each read in its order from one index with the id as
+            # the keyset tie-break (issue 11: without them PostgreSQL reads 800,000 rows in
+            # deadline order at 1,000,000 cases to find 50 of one marketplace and state).
+            # API: a marketplace and a state by resolution deadline; one state across the
+            # client's marketplaces; a marketplace by next deadline (API and admin default).
+            models.Index(
+                fields=["marketplace", "state", "resolution_due_at", "id"],
+                name="case_mkt_state_resolution",
+            ),
+            models.Index(fields=["state", "resolution_due_at", "id"], name="case_state_resolution"),
+            models.Index(
+                fields=["marketplace", "next_due_at", "opened_at", "id"], name="case_mkt_due"
+            ),
+            # Newest first (the API default) with the keyset tie-break.
+            models.Index(fields=["marketplace", "opened_at", "id"], name="case_mkt_opened_id"),
         ]
 
     def __str__(self) -> str:

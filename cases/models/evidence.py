@@ -21,6 +21,9 @@ from .cases import Case
 class EvidenceStorage(LazyObject):
     """The private storage of evidence files (``STORAGES["evidence"]``), never served by URL."""
 
+    # The Storage once set up, or the ``empty`` marker until then (LazyObject's protocol).
+    _wrapped: object
+
     def _setup(self) -> None:
         self._wrapped = storages["evidence"]
 
@@ -101,6 +104,10 @@ class Evidence(models.Model):
     )
     original_name = models.CharField(_("original file name"), max_length=255)
     sha256 = models.CharField(_("SHA-256 of the original"), max_length=64)
+    # The original is not kept (its metadata is stripped), so integrity checks and restores
+    # (``manage.py evidence_verify``) compare the stored copy with this digest. Empty on files
+    # stored before it was recorded: ``evidence_verify --record-missing`` fills it.
+    stored_sha256 = models.CharField(_("SHA-256 of the stored copy"), max_length=64, blank=True)
     size_bytes = models.PositiveBigIntegerField(_("original size"))
     stored_size_bytes = models.PositiveBigIntegerField(_("stored size"))
     content_type = models.CharField(_("content type"), max_length=64)

@@ -36,6 +36,7 @@ HAPPENED_TIME_FIELDS = (
     "shipped_at",
     "picked_up_at",
     "delivered_at",
+    "last_tracking_event_at",
     "accepted_at",
     "cancelled_at",
     "a_to_z_claim_at",
@@ -70,6 +71,9 @@ class Order(models.Model):
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     picked_up_at = models.DateTimeField(_("picked up by the carrier at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # The latest carrier scan: Tmall's abnormal-logistics rate flags a parcel with no scan for
+    # too long (filled from the carrier's tracking events).
+    last_tracking_event_at = models.DateTimeField(_("last carrier scan at"), null=True, blank=True)
     destination_country = models.CharField(_("destination country"), max_length=2, blank=True)
     shipping_scope = models.CharField(
         _("shipping scope"),

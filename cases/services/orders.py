@@ -25,6 +25,7 @@ ORDER_FIELDS = (
     "shipped_at",
     "picked_up_at",
     "delivered_at",
+    "last_tracking_event_at",
     "destination_country",
     "shipping_scope",
     "total",
@@ -75,15 +76,29 @@ def order_upsert(
 
     Raises ``django.core.exceptions.ValidationError`` (field-keyed) for invalid values.
     Concurrent creations of the same order give one order: the later one updates it.
+    ``shipments`` (a list of ``{carrier, tracking_number}``) gives the order its parcels
+    (``cases.services.tracking.shipments_add``: scans received before are matched then).
     """
+    shipments = fields.pop("shipments", None) or []
     order_fields_check(fields)
     try:
         with transaction.atomic():
-            return _upsert(marketplace, external_id, fields)
+            result = _upsert(marketplace, external_id, fields)
+            _add_shipments(result[0], shipments)
+            return result
     except IntegrityError:
         # Created by a concurrent request between our read and our insert: update it.
         with transaction.atomic():
-            return _upsert(marketplace, external_id, fields)
+            result = _upsert(marketplace, external_id, fields)
+            _add_shipments(result[0], shipments)
+            return result
+
+
+def _add_shipments(order: Order, shipments: list[dict[str, Any]]) -> None:
+    if shipments:
+        from .tracking import shipments_add
+
+        shipments_add(items=[(order, shipment) for shipment in shipments])
 
 
 def _upsert(

@@ -8,6 +8,7 @@ from django.core.exceptions import (
     PermissionDenied,
 )
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
@@ -47,7 +48,7 @@ def _link_evidence(visit: LinkVisit, pk: int) -> Evidence:
     return evidence
 
 
-def _thumbnail_or_placeholder(request: HttpRequest, evidence: Evidence) -> HttpResponse:
+def _thumbnail_or_placeholder(request: HttpRequest, evidence: Evidence) -> HttpResponseBase:
     if evidence.thumbnail:
         return evidence_file_response(request, evidence, thumbnail=True)
     # The preview is made in the background; until then a neutral placeholder, never cached.
@@ -61,7 +62,7 @@ def _thumbnail_or_placeholder(request: HttpRequest, evidence: Evidence) -> HttpR
 
 
 @require_safe
-def evidence_file(request: HttpRequest, pk: int) -> HttpResponse:
+def evidence_file(request: HttpRequest, pk: int) -> HttpResponseBase:
     evidence = _staff_evidence(request, pk)
     if isinstance(evidence, HttpResponse):
         return evidence
@@ -69,7 +70,7 @@ def evidence_file(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_safe
-def evidence_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+def evidence_thumbnail(request: HttpRequest, pk: int) -> HttpResponseBase:
     evidence = _staff_evidence(request, pk)
     if isinstance(evidence, HttpResponse):
         return evidence
@@ -78,7 +79,7 @@ def evidence_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_safe
 @link_guard(not_found)
-def link_file(request: HttpRequest, visit: LinkVisit, pk: int) -> HttpResponse:
+def link_file(request: HttpRequest, visit: LinkVisit, pk: int) -> HttpResponseBase:
     response = evidence_file_response(request, _link_evidence(visit, pk))
     response["Referrer-Policy"] = "no-referrer"
     return response
@@ -86,7 +87,7 @@ def link_file(request: HttpRequest, visit: LinkVisit, pk: int) -> HttpResponse:
 
 @require_safe
 @link_guard(not_found)
-def link_thumbnail(request: HttpRequest, visit: LinkVisit, pk: int) -> HttpResponse:
+def link_thumbnail(request: HttpRequest, visit: LinkVisit, pk: int) -> HttpResponseBase:
     response = _thumbnail_or_placeholder(request, _link_evidence(visit, pk))
     response["Referrer-Policy"] = "no-referrer"
     return response

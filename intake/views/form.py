@@ -100,7 +100,7 @@ def upload(request: HttpRequest, visit: LinkVisit) -> HttpResponse:
     return with_page_headers(response, language)
 
 
-def _receive(
+def _receive(  # noqa: C901
     request: HttpRequest,
     token: str,
     evidence_request: EvidenceRequest,
@@ -174,14 +174,14 @@ def _receive(
         close_all(request)
     evidence_request.refresh_from_db(fields=["fulfilled_at"])
     if wants_json(request):
-        refused = bool(results) and all(result.status == "refused" for result in results)
+        all_refused = bool(results) and all(result.status == "refused" for result in results)
         limited = any(result.status == "limited" for result in results)
         payload = {
             "files": [result.as_dict() for result in results],
             "notices": notices,
             **_progress_payload(evidence_request, moved),
         }
-        status = 429 if limited else 422 if refused else 200
+        status = 429 if limited else 422 if all_refused else 200
         if not results and not request.POST.get("finish"):
             status = 400  # nothing usable arrived (no file chosen, or a cut-off body)
         return JsonResponse(payload, status=status)
@@ -190,7 +190,7 @@ def _receive(
     )
 
 
-def _receive_one(
+def _receive_one(  # noqa: PLR0917
     request: HttpRequest,
     token: str,
     evidence_request: EvidenceRequest,

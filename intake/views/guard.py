@@ -15,6 +15,7 @@ from functools import wraps
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 from cases.models import EvidenceRequest
 
@@ -40,12 +41,15 @@ def not_found(request: HttpRequest, error: LinkError) -> HttpResponse:
 
 def link_guard(
     unusable: Callable[[HttpRequest, LinkError], HttpResponse] = link_error_page,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Decorate a view taking ``(request, visit, **kwargs)``; the URL gives ``token``."""
 
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    # A view may stream (a file: ``FileResponse``), hence HttpResponseBase.
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def guarded(request: HttpRequest, token: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(
+            request: HttpRequest, token: str, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             address = ratelimit.client_address(request)
             limited = ratelimit.hit("visit_address", address) or ratelimit.blocked(
                 "invalid_address", address

@@ -109,8 +109,8 @@ def _moment(value: Any) -> dt.datetime | None:
     return None
 
 
-def _validate(
-    marketplace: Marketplace, items: list[Mapping[str, Any]], now: dt.datetime
+def _validate(  # noqa: C901, PLR0912, PLR0915 (one rule per field, each with its message)
+    marketplace: Marketplace, items: Sequence[Mapping[str, Any]], now: dt.datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Clean the items; returns (rows, errors). Orders and cases are resolved in two queries."""
     errors: list[dict[str, Any]] = []
@@ -155,15 +155,15 @@ def _validate(
             ("counterpart", Counterpart),
             ("channel", MessageChannel),
         ):
-            value = item.get(name)
-            if value not in choices.values:
+            choice = item.get(name)
+            if choice not in choices.values:
                 refuse(
                     index,
                     name,
                     _("'%(value)s' is not one of %(choices)s.")
-                    % {"value": value, "choices": ", ".join(choices.values)},
+                    % {"value": choice, "choices": ", ".join(choices.values)},
                 )
-            row[name] = value
+            row[name] = choice
         for name in ("sent_at", "received_at"):
             raw = item.get(name)
             if raw in (None, "") and name == "received_at":
@@ -311,6 +311,7 @@ def message_import_batch(
                     "index": index,
                     "field": "marketplace",
                     "message": str(_("Unknown marketplace '%(code)s'.") % {"code": str(code)[:40]}),
+                    "code": "not_yours",  # or unknown: the same answer, so nothing is revealed
                 }
             )
         else:

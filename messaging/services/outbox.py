@@ -33,6 +33,17 @@ from .threads import threads_derive
 MAX_REASON = 2000
 
 
+def _already_sent(locked: OutboundMessage) -> MessagingRefused:
+    # A sent reply always has its time (a check constraint of the table); "" keeps the
+    # refusal readable should a row ever lack it.
+    when = locked.sent_at.isoformat() if locked.sent_at is not None else ""
+    return MessagingRefused(
+        ErrorCode.OUTBOUND_ALREADY_SENT,
+        _("This reply was already reported sent as %(id)s on %(when)s.")
+        % {"id": locked.marketplace_message_id, "when": when},
+    )
+
+
 def _locked(outbound: OutboundMessage | int) -> OutboundMessage:
     pk = outbound if isinstance(outbound, int) else outbound.pk
     found = (
@@ -87,11 +98,7 @@ def outbound_mark_sent(
         if locked.status == OutboxStatus.SENT:
             if locked.marketplace_message_id == message_id:
                 return locked, False
-            raise MessagingRefused(
-                ErrorCode.OUTBOUND_ALREADY_SENT,
-                _("This reply was already reported sent as %(id)s on %(when)s.")
-                % {"id": locked.marketplace_message_id, "when": locked.sent_at.isoformat()},
-            )
+            raise _already_sent(locked)
         if sent_at < locked.queued_at:
             raise MessagingRefused(
                 ErrorCode.OCCURRED_BEFORE_PREVIOUS,
@@ -177,11 +184,7 @@ def outbound_mark_failed(
     with transaction.atomic():
         locked = _locked(outbound)
         if locked.status == OutboxStatus.SENT:
-            raise MessagingRefused(
-                ErrorCode.OUTBOUND_ALREADY_SENT,
-                _("This reply was already reported sent as %(id)s on %(when)s.")
-                % {"id": locked.marketplace_message_id, "when": locked.sent_at.isoformat()},
-            )
+            raise _already_sent(locked)
         if locked.status == OutboxStatus.FAILED and locked.failure_reason == reason:
             return locked, False
         locked.status = OutboxStatus.FAILED

@@ -71,7 +71,7 @@ def threads_derive(
     return changed_messages
 
 
-def _derive_chunk(
+def _derive_chunk(  # noqa: C901
     ids: list[int],
     new_inbound: Iterable[int],
     new_outbound: Iterable[int],

@@ -15,6 +15,7 @@ from marketplaces.models import Marketplace
 
 from ..definitions import METRICS, Counts, MetricDefinition, Unit, Window
 from ..models import MetricPolicy
+from .facts import facts_counts
 from .formatting import band_text, format_value
 from .policies import level_of, policies_for, policy_for
 
@@ -123,23 +124,32 @@ def metric_evaluate(
     """
     policy = policy or policy_for(marketplace, metric)
     definition = METRICS[metric]
+    now = now or timezone.now()
     window = metric_window(marketplace, policy, as_of, window_days, now)
-    return metric_result(definition, policy, window, definition.counts(window))
+    (counts,) = facts_counts([(definition, window)], now=now)
+    return metric_result(definition, policy, window, counts)
 
 
 def scorecard(
-    *, marketplace: Marketplace, as_of: dt.date, window_days: int = DEFAULT_WINDOW_DAYS
+    *,
+    marketplace: Marketplace,
+    as_of: dt.date,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    now: dt.datetime | None = None,
 ) -> list[ScorecardMetric]:
-    """Every metric on ``marketplace``'s scorecard as of ``as_of``; one aggregate query each."""
+    """Every metric on ``marketplace``'s scorecard as of ``as_of``, from the daily facts
+    (``facts``: a few queries for the whole scorecard, plus one per metric with days not
+    settled yet) or, for past windows they cannot answer, one aggregate query per metric."""
+    now = now or timezone.now()
+    policies = policies_for(marketplace)
+    items = [
+        (METRICS[p.metric], metric_window(marketplace, p, as_of, window_days, now))
+        for p in policies
+    ]
+    counted = facts_counts(items, now=now)
     return [
-        metric_evaluate(
-            marketplace=marketplace,
-            metric=policy.metric,
-            as_of=as_of,
-            window_days=window_days,
-            policy=policy,
-        )
-        for policy in policies_for(marketplace)
+        metric_result(definition, policy, window, counts)
+        for policy, (definition, window), counts in zip(policies, items, counted, strict=True)
     ]
 
 

@@ -13,9 +13,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import timezone
+
 from marketplaces.models import Marketplace
 
 from ..definitions import METRICS, Window, ratio
+from .facts import facts_counts
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,25 @@ def window_bounds(
     return window.start, window.end
 
 
+def rates_counted(
+    asked: list[tuple[str, Marketplace, dt.date, int]], *, now: dt.datetime | None = None
+) -> list[Metric]:
+    """Several (metric, marketplace, as_of, window_days) rates at once, from the daily facts
+    (a few queries for them all)."""
+    now = now or timezone.now()
+    items = [
+        (METRICS[name], Window.of(marketplace, as_of, days, now=now))
+        for name, marketplace, as_of, days in asked
+    ]
+    return [
+        Metric(definition.code, counts.numerator, counts.denominator, window.start, window.end)
+        for (definition, window), counts in zip(items, facts_counts(items, now=now), strict=True)
+    ]
+
+
 def _counted(name: str, marketplace: Marketplace, as_of: dt.date, window_days: int) -> Metric:
-    window = Window.of(marketplace, as_of, window_days)
-    counts = METRICS[name].counts(window)
-    return Metric(name, counts.numerator, counts.denominator, window.start, window.end)
+    (metric,) = rates_counted([(name, marketplace, as_of, window_days)])
+    return metric
 
 
 def refund_rejection_rate(

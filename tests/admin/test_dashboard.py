@@ -16,7 +16,7 @@ from cases.services import case_transition, refund_decide, refund_request_create
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 from scorecards.services import platform_assistance_rate, refund_rejection_rate
-from tests.factories import open_case, run
+from tests.factories import make_order, open_case, run
 from workspace.charts import Series, line_chart, stacked_bar_chart
 from workspace.dashboard import median_time_to_resolution, rate_trend
 
@@ -117,8 +117,8 @@ def test_selected_marketplace_detail_with_charts(supervisor_client):
     assert "Faire scorecard" in html
 
 
-def test_trend_reuses_final_snapshots():
-    from scorecards.services import snapshot_take, trend_dates
+def test_trend_reads_the_daily_facts():
+    from scorecards.services.facts import facts_refresh
 
     tmall = Marketplace.objects.get(code="tmall")
     for days_ago in (3, 20, 45):
@@ -126,13 +126,11 @@ def test_trend_reuses_final_snapshots():
     run(open_case("cancellation", actor=SYSTEM, marketplace="tmall"), ["escalate"], SYSTEM)
     now = timezone.now()
 
-    with CaptureQueriesContext(connection) as computed_queries:
-        computed = rate_trend(tmall, at=now)
-    today = calendar_for(tmall).local_date(now)
-    for day in trend_dates(today, 12)[:-1]:
-        snapshot_take(marketplace=tmall, as_of=day)
-    with CaptureQueriesContext(connection) as stored_queries:
-        stored = rate_trend(tmall, at=now)
+    computed = rate_trend(tmall, at=now)  # no facts yet: each point counted from the rows
+    facts_refresh(marketplaces=[tmall], now=now)
+    later = now + dt.timedelta(seconds=1)
+    with CaptureQueriesContext(connection) as queries:
+        from_facts = rate_trend(tmall, at=later)
 
     def figures(points):
         return [
@@ -146,9 +144,34 @@ def test_trend_reuses_final_snapshots():
             for p in points
         ]
 
-    assert figures(stored) == figures(computed)
-    # 11 past points x 2 rates now read from one snapshot query
-    assert len(stored_queries) == len(computed_queries) - 22
+    assert figures(from_facts) == figures(computed)
+    assert sum(p.assistance.denominator for p in from_facts) > 0
+    # 12 points x 2 rates: the facts' basis, the facts, the marked days
+    assert len(queries) == 3
+
+
+def test_dashboard_reads_at_most_twenty_queries(supervisor_client):
+    from scorecards.services.facts import facts_refresh
+
+    now = timezone.now()
+    for marketplace in ("tmall", "amazon_fr", "faire", "jd"):
+        resolved_case(marketplace, 5)
+        # orders of today and yesterday: days the clock can still change, read from the rows
+        for hours in (1, 20):
+            make_order(
+                marketplace,
+                placed_at=now - dt.timedelta(hours=hours),
+                promised_ship_date=(now - dt.timedelta(hours=hours)).date(),
+            )
+        run(open_case("cancellation", actor=SYSTEM, marketplace=marketplace), ["escalate"], SYSTEM)
+    facts_refresh()
+    supervisor_client.get(URL)  # the session and the calendars warmed up
+    for selected in ("tmall", "amazon_fr", "faire"):
+        with CaptureQueriesContext(connection) as queries:
+            response = supervisor_client.get(URL, {"marketplace": selected})
+        assert response.status_code == 200
+        assert response.context["selected"].marketplace.code == selected
+        assert len(queries) <= 20, "\n".join(q["sql"][:150] for q in queries)
 
 
 def test_dashboard_needs_its_permission(django_user_model, client):

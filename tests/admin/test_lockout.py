@@ -57,7 +57,7 @@ def test_one_address_trying_many_user_names_is_locked_out(agent_user, other_agen
 def test_a_success_clears_the_count(agent_user):
     for n in range(9):
         assert sign_in("lea", f"wrong-{n}")[1].status_code == 200
-    client, response = sign_in("lea", "pw-lea-1")
+    _client, response = sign_in("lea", "pw-lea-1")
     assert response.status_code == 302
     assert not AccessAttempt.objects.filter(username="lea").exists()
     for n in range(9):
@@ -97,3 +97,13 @@ def test_an_agent_cannot_see_or_lift_lockouts(agent_user, other_agent):
     sign_in("hugo", "wrong")
     agent = logged_in(agent_user)
     assert agent.get("/admin/axes/accessattempt/").status_code == 403
+
+
+def test_an_address_that_is_not_an_ip_is_kept_as_unknown(rf, settings):
+    """PostgreSQL's inet column would refuse it and fail the sign-in itself."""
+    from intake.ratelimit import client_ip
+
+    settings.INTAKE_TRUSTED_PROXIES = 1
+    assert client_ip(rf.get("/", HTTP_X_FORWARDED_FOR="not-an-address")) is None
+    assert client_ip(rf.get("/", REMOTE_ADDR="")) is None
+    assert client_ip(rf.get("/", HTTP_X_FORWARDED_FOR="10.0.0.1, 203.0.113.9")) == "203.0.113.9"

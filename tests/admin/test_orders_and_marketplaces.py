@@ -113,3 +113,29 @@ def test_supervisor_changes_a_calendar_and_is_told_deadlines_move(supervisor_cli
     assert faire.resolution_business_days == 10
     assert faire.calendar_version != version
     assert "Next days off and extra working days" in page.content.decode()
+
+
+def test_a_lost_parcel_shows_on_its_order_and_in_the_lost_filter(agent_client):
+    from cases.services.tracking import shipment_add, tracking_events_import
+
+    order = make_order("tmall")
+    shipment_add(order=order, carrier="SF Express", tracking_number="SF-LOST")
+    lost_at = timezone.now() - dt.timedelta(days=1)
+    tracking_events_import(
+        items=[
+            {
+                "carrier": "SF Express",
+                "tracking_number": "SF-LOST",
+                "carrier_event_id": "x1",
+                "status": "lost",
+                "occurred_at": lost_at,
+                "location": "Hangzhou hub",
+            }
+        ]
+    )
+
+    page = agent_client.get(f"/admin/cases/order/{order.pk}/change/").content.decode()
+    assert "SF-LOST" in page and "Hangzhou hub" in page
+    assert "declared lost: decide on a missing-item case" in page
+    listed = agent_client.get("/admin/cases/order/?parcel_lost__exact=1").content.decode()
+    assert order.external_id in listed

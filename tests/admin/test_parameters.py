@@ -118,3 +118,12 @@ def test_other_admin_pages_refuse_a_nul_with_a_400_page(superuser):
     response = client.get("/admin/cases/case/add/?_changelist_filters=%00")
     assert response.status_code == 400
     assert "has a character that cannot be used (a NUL byte)" in response.content.decode()
+
+
+def test_other_admin_pages_refuse_a_nul_in_any_value_of_a_repeated_parameter(superuser):
+    # The check read only the last value of a repeated parameter (QueryDict.items()).
+    client = Client()
+    client.force_login(superuser)
+    response = client.get("/admin/cases/case/add/?_changelist_filters=%00&_changelist_filters=a")
+    assert response.status_code == 400
+    assert "has a character that cannot be used (a NUL byte)" in response.content.decode()

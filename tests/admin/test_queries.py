@@ -90,3 +90,29 @@ def test_case_page_queries_do_not_grow_with_files_requests_refunds_and_events(
         response = agent_client.get(f"{URL}{big.pk}/change/")
     assert response.status_code == 200
     assert few <= 25
+
+
+def test_case_list_labels_are_looked_up_once_per_page(
+    agent_client, agent_user, other_agent, monkeypatch
+):
+    """Kind, state and deadline labels come from a table per language, not one translation
+    look-up per cell: the look-ups of a page of 2 rows and of 50 rows are the same."""
+    from django.utils import translation
+
+    def lookups() -> int:
+        translation.gettext("warm")  # makes ``_trans.gettext`` an attribute to wrap
+        real = translation._trans.gettext
+        calls = []
+        monkeypatch.setattr(translation._trans, "gettext", lambda m: calls.append(m) or real(m))
+        response = agent_client.get(URL)
+        monkeypatch.undo()
+        assert response.status_code == 200
+        return len(calls)
+
+    many_cases(2, [agent_user])
+    agent_client.get(URL)  # warm: every label table of the language built
+    few = lookups()
+    many_cases(60, [agent_user, other_agent])
+    agent_client.get(URL)
+    many = lookups()
+    assert many - few <= 10, (few, many)  # none per row (the pager's links differ)

@@ -52,7 +52,7 @@ def test_wrong_keys_are_401(tmall_client, header):
 
 
 def test_a_key_differing_in_its_secret_is_refused(tmall_client):
-    client, key = tmall_client
+    _client, key = tmall_client
     forged = key[:-1] + ("A" if key[-1] != "A" else "B")
     assert_problem(http(forged).get("/api/v1/cases/"), 401, "authentication_failed")
     assert http(key).get("/api/v1/cases/").status_code == 200

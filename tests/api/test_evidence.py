@@ -13,6 +13,7 @@ from cases.demo_media import make_photo, make_video
 from cases.models import CaseEvent, Evidence, EvidenceRequest
 from intake.links import LinkRevoked, resolve_token
 from tests.api.test_auth import assert_problem
+from tests.conftest import stored_evidence
 from tests.factories import open_case, run
 
 pytestmark = pytest.mark.django_db
@@ -94,13 +95,13 @@ def test_a_video_is_accepted(api, claim):
     ],
 )
 def test_refused_files_leave_nothing(api, claim, private_media, name, data, code):
-    before = files_under(private_media / "evidence")
+    before = stored_evidence()
     body = assert_problem(upload(api, claim, name, data), 400, code)
     assert body["errors"][0]["field"] == "file"
     assert body["detail"]
     assert not Evidence.objects.filter(case=claim).exists()
     assert not CaseEvent.objects.filter(case=claim, event_type="evidence_added").exists()
-    assert files_under(private_media / "evidence") == before
+    assert stored_evidence() == before
     assert files_under(private_media / "tmp") == []
 
 
@@ -123,7 +124,7 @@ def test_upload_needs_a_file_and_a_request_of_this_case(api, claim, system_actor
             "field": "evidence_request",
             "pointer": "/evidence_request",
             "detail": f"This case has no evidence request {foreign_request.pk}.",
-            "code": "invalid",
+            "code": "not_found",
         }
     ]
     json_body = api.post(f"/api/v1/cases/{claim.reference}/evidence/", {"file": "x"}, format="json")

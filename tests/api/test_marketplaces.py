@@ -43,17 +43,26 @@ def test_calendar_year_lists_adjusted_working_days(api):
 @pytest.mark.parametrize(
     "query",
     [
-        "",
-        "start=2026-02-12",
-        "add_business_days=3",
+        "start=",
         "start=2026-02-30&add_business_days=3",
         "start=2026-02-12&add_business_days=-1",
         "year=1900",
-        "year=2026&start=2026-01-01&add_business_days=1",
     ],
 )
 def test_calendar_refusals(api, query):
     assert_problem(api.get(f"/api/v1/marketplaces/tmall/calendar/?{query}"), 400, "invalid")
+
+
+def test_calendar_parameters_have_defaults_not_dependencies(api, frozen_now):
+    # the schema cannot say "start needs add_business_days": each has a default instead
+    url = "/api/v1/marketplaces/tmall/calendar/"
+    assert api.get(url).json()["year"] == 2026  # this year's exceptions
+    start_only = api.get(url, {"start": "2026-02-12"}).json()
+    assert (start_only["start"], start_only["due_date"]) == ("2026-02-12", "2026-02-12")
+    days_only = api.get(url, {"add_business_days": 1}).json()
+    assert days_only["start"] == "2026-06-10" and days_only["due_date"] == "2026-06-11"
+    both = api.get(url, {"year": 2026, "start": "2026-06-10", "add_business_days": 1}).json()
+    assert "year" not in both and both["due_date"] == "2026-06-11"
 
 
 def test_scorecard_counts_what_the_engine_counts(api, supervisor_actor):
@@ -119,3 +128,42 @@ def test_metric_serialisation_is_generic():
         "bounds": ["0.1", None],
         "when": "2026-01-02",
     }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/marketplaces/tmall/scorecard/?as_of=",
+        "/api/v1/marketplaces/tmall/scorecard/?window_days=",
+        "/api/v1/marketplaces/tmall/calendar/?start=",
+        "/api/v1/marketplaces/tmall/calendar/?year=",
+    ],
+)
+def test_a_parameter_given_empty_is_refused_clearly(api, url):
+    body = assert_problem(api.get(url), 400, "invalid")
+    name = url.rsplit("?", 1)[1].rstrip("=")
+    assert body["errors"] == [
+        {
+            "field": name,
+            "pointer": None,
+            "parameter": name,
+            "detail": "Give a value, or leave the parameter out.",
+            "code": "invalid",
+        }
+    ]
+
+
+def test_the_schema_declares_the_empty_and_date_rules(client):
+    schema = client.get("/api/schema/?format=json").json()
+    parameters = {
+        p["name"]: p["schema"]
+        for p in schema["paths"]["/api/v1/marketplaces/{code}/scorecard/"]["get"]["parameters"]
+    }
+    assert parameters["as_of"]["minLength"] == 10
+    assert parameters["as_of"]["pattern"].startswith("^(19[7-9]")
+    cases = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/cases/"]["get"]["parameters"]}
+    assert cases["marketplace"]["minLength"] == 1
+    assert cases["state"]["pattern"].startswith("^(new|")
+    create = schema["paths"]["/api/v1/cases/"]["post"]["parameters"]
+    key = next(p["schema"] for p in create if p["name"] == "Idempotency-Key")
+    assert (key["minLength"], key["maxLength"]) == (1, 255) and "pattern" in key

@@ -15,8 +15,18 @@ from django.utils import timezone
 
 from api.models import WebhookDelivery, WebhookSubscription
 from cases.demo_media import make_photo
-from cases.models import Case, CaseEvent, Evidence, EvidenceRequest, Order, RefundRequest
+from cases.models import (
+    Case,
+    CaseEvent,
+    Evidence,
+    EvidenceRequest,
+    Order,
+    RefundRequest,
+    Shipment,
+    TrackingEvent,
+)
 from cases.services.orders import ORDER_FIELDS
+from cases.services.tracking import EVENT_FIELDS
 from messaging.models import Message
 from messaging.services import WRITABLE_FIELDS
 from tests.api.conftest import order
@@ -25,7 +35,9 @@ from tests.factories import open_case, run
 
 pytestmark = pytest.mark.django_db
 
-ORDER_ACCEPTED = ["marketplace", "external_id", *ORDER_FIELDS]
+ORDER_ACCEPTED = ["marketplace", "external_id", *ORDER_FIELDS, "shipments"]
+TRACKING_ACCEPTED = list(EVENT_FIELDS)
+SHIPMENT_ACCEPTED = ["carrier", "tracking_number", "marketplace", "order"]
 
 
 def unknown(name: str, accepted: list[str], pointer: str | None = None, **extra) -> dict:
@@ -56,6 +68,8 @@ def world() -> dict[str, Any]:
         "messages": Message.objects.count(),
         "subscriptions": list(WebhookSubscription.objects.order_by("pk").values()),
         "deliveries": list(WebhookDelivery.objects.order_by("pk").values("pk", "status")),
+        "shipments": list(Shipment.objects.order_by("pk").values()),
+        "tracking_events": list(TrackingEvent.objects.order_by("pk").values()),
     }
 
 
@@ -121,6 +135,21 @@ def _writes(actor, client, capture) -> dict[str, Callable[[], Write]]:
     def orders() -> Write:
         item = {"marketplace": "tmall", "external_id": "A-1", "placed_at": "2026-01-05T10:00Z"}
         return Write("post", "/api/v1/orders/", [item], ORDER_ACCEPTED, 200)
+
+    def tracking_events() -> Write:
+        item = {
+            "carrier": "SF Express",
+            "tracking_number": "SF1",
+            "carrier_event_id": "1",
+            "status": "in_transit",
+            "occurred_at": "2026-01-05T10:00Z",
+        }
+        return Write("post", "/api/v1/tracking-events/", [item], TRACKING_ACCEPTED, 200)
+
+    def shipments() -> Write:
+        order("S-1")
+        item = {"marketplace": "tmall", "order": "S-1", "carrier": "SF", "tracking_number": "1"}
+        return Write("post", "/api/v1/shipments/", [item], SHIPMENT_ACCEPTED, 200)
 
     def messages() -> Write:
         accepted = ["marketplace", "external_id", *WRITABLE_FIELDS]
@@ -222,6 +251,8 @@ def _writes(actor, client, capture) -> dict[str, Callable[[], Write]]:
 
 FAMILIES = [
     "orders",
+    "tracking_events",
+    "shipments",
     "messages",
     "case_open",
     "case_edit",
@@ -424,7 +455,7 @@ def test_every_request_body_is_a_closed_object_in_the_schema(client):
                 bodies.append((f"{method} {path} {media}", content["schema"]))
     # every POST and PATCH that takes a body (the outbox's sent / failed reports and the
     # return requests' import and answer included)
-    assert len(bodies) == 15
+    assert len(bodies) == 17
     for label, schema in bodies:
         objects = _objects(openapi, schema, set())
         assert objects, label

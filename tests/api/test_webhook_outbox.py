@@ -281,7 +281,7 @@ def test_subscription_churn_of_one_client_never_fails_another_clients_writes(
                     outbox_drain()
                     for delivery_id in due_delivery_ids():
                         delivery_attempt(delivery_id)
-                except Exception as error:  # noqa: BLE001 - reported by the test
+                except Exception as error:
                     worker_errors.append(repr(error))
                 time.sleep(0.01)
         finally:

@@ -4,6 +4,7 @@ signed deliveries to a real HTTP receiver on loopback, retries with backoff, rep
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import socket
 import threading
@@ -62,7 +63,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 # header names are case-insensitive: keep them in lower case
                 headers = {name.lower(): value for name, value in self.headers.items()}
@@ -303,7 +304,7 @@ def test_5xx_is_retried_with_growing_waits_for_at_least_24_hours(api, receiver, 
     assert attempts[-1].outcome == "failed" and all(a.outcome == "retry" for a in attempts[:-1])
     assert attempts[-1].started_at - attempts[0].started_at >= dt.timedelta(hours=24)
     assert waits[0] < dt.timedelta(minutes=1)  # 30 s ± 10 %
-    assert all(later >= earlier * 0.8 for earlier, later in zip(waits, waits[1:], strict=False))
+    assert all(later >= earlier * 0.8 for earlier, later in itertools.pairwise(waits))
     assert max(waits) <= dt.timedelta(hours=4, minutes=25)  # capped at 4 h (+10 %)
     assert 10 <= len(attempts) <= 20
     assert len(receiver.requests) == len(attempts)

@@ -2,7 +2,7 @@
 
 import hashlib
 import io
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import av
 import pytest
@@ -13,6 +13,7 @@ from cases.demo_media import make_audio_only_mp4, make_photo, make_video
 from cases.errors import ErrorCode, EvidenceRefused
 from cases.models import CaseEvent, Evidence, evidence_storage
 from cases.services import evidence_add
+from tests.conftest import stored_evidence
 from tests.factories import open_case
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +31,8 @@ def add(case, name, data, actor):
     )
 
 
-def stored_files(root: Path) -> list[Path]:
-    return [p for p in (root / "evidence").rglob("*") if p.is_file()] if root.exists() else []
+def stored_files(root: Path) -> list[PurePosixPath]:
+    return stored_evidence()  # a folder or a bucket (--evidence-storage)
 
 
 def temp_files(root: Path) -> list[Path]:

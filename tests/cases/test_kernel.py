@@ -265,9 +265,8 @@ def test_only_the_kernel_locks_versions_and_writes_case_events():
                 func = node.func
                 name = getattr(func, "id", "") or getattr(func, "attr", "")
                 text = ast.unparse(func)
-                if (
-                    name == "CaseEvent"
-                    or text.startswith("CaseEvent.objects.")
+                if name == "CaseEvent" or (
+                    text.startswith("CaseEvent.objects.")
                     and name
                     in {
                         "create",

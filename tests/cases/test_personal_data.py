@@ -113,7 +113,8 @@ def test_the_export_holds_everything_about_the_customer(customer):
     assert [c["reference"] for c in document["cases"]] == [customer.reference]
     assert document["cases"][0]["description"] == f"{NAME} says broken"
     assert [e["original_name"] for e in document["evidence"]] == [f"{NAME} box.jpg"]
-    assert [m["body"] for m in document["messages"]] == [f"Write to me at {EMAIL}"]
+    assert [m["body"] for m in document["messages"]["messages"]] == [f"Write to me at {EMAIL}"]
+    assert [c["subject"] for c in document["messages"]["conversations"]] != []
     assert document["customer"]["names"] == [NAME]
     assert "Someone Else" not in json.dumps(document)
     # the ZIP has the document and the file, byte for byte as stored
@@ -175,7 +176,7 @@ def test_erasure_leaves_nothing_and_keeps_the_audit_trail(
     assert record.parts == {
         "api_copies": 0,
         "clearance_reminders": 0,
-        "messages": 1,
+        "messages": 2,  # the message and its thread (subject, first line)
         "legacy_events": 0,
     }
     assert record.actor_name == "tests" and record.door == "command"

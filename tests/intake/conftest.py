@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
 from cases.choices import Door
 from cases.services import case_transition, evidence_request_create
 from intake.links import upload_url
+from tests.conftest import stored_evidence
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must allow it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -92,6 +93,10 @@ def post_files(client, url, files, fields=None, **extra):
     return client.generic("POST", url, body, content_type=content_type, **extra)
 
 
-def files_under(root: Path, folder: str) -> list[Path]:
+def files_under(root: Path, folder: str) -> list[PurePosixPath] | list[Path]:
+    """Files left in ``root/folder``; for "evidence", in the evidence storage (a folder or a
+    bucket: ``--evidence-storage``)."""
+    if folder == "evidence":
+        return stored_evidence()
     base = root / folder
     return [p for p in base.rglob("*") if p.is_file()] if base.exists() else []

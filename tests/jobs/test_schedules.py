@@ -13,6 +13,7 @@ NAMES = {
     "Deadline sweep": ("jobs.tasks.sweep_deadlines", "I", 5),
     "Late-shipment escalation": ("jobs.tasks.escalate_late_shipments", "I", 15),
     "Evidence reminders": ("intake.tasks.send_evidence_reminders", "I", 15),
+    "Scorecard daily facts": ("scorecards.tasks.refresh_facts", "I", 1),
     "Scorecard snapshots": ("scorecards.tasks.take_daily_snapshots", "D", None),
     "Quarterly scorecard report": ("scorecards.tasks.send_quarterly_reports", "D", None),
 }
@@ -32,9 +33,9 @@ def test_schedules_are_installed_once_and_keep_their_next_run(capsys):
 
     call_command("setup_schedules")
 
-    assert Schedule.objects.count() == 5 + others
+    assert Schedule.objects.count() == len(NAMES) + others
     assert Schedule.objects.get(name="Scorecard snapshots").next_run == later
-    assert capsys.readouterr().out.count("unchanged") == 5
+    assert capsys.readouterr().out.count("unchanged") == len(NAMES)
 
 
 def test_a_changed_interval_is_updated(settings):

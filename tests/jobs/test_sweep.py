@@ -293,3 +293,27 @@ def test_queries_do_not_grow_with_the_number_of_quiet_cases(
     with django_assert_max_num_queries(len(few.captured_queries)):
         result = deadline_sweep_run(at=SWEEP_AT)
     assert result.alerts_created == 0
+
+
+def test_every_clock_a_case_runs_has_a_named_alert_kind():
+    """Alerts are recorded for each clock ``active_deadlines`` returns; each must be a choice of
+    the alert's clock (decision clocks included), or the alert list shows a raw code."""
+    import ast
+    import inspect
+
+    from cases import deadlines
+    from cases.events import CLOCK_LABELS
+    from jobs.models import Clock
+
+    tree = ast.parse(inspect.getsource(deadlines))
+    names = {
+        node.slice.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "clocks"
+        and isinstance(node.slice, ast.Constant)
+    }
+    assert {"response", "evidence_review", "refund_decision"} <= names
+    assert names <= set(Clock.values)
+    assert names <= set(CLOCK_LABELS)

@@ -89,7 +89,7 @@ def test_rakuten_reply_from_a_template_is_sent_as_plain_text(agent_actor):
         '<a href="https://suivi.example/{{ tracking_number }}">suivi</a></p>'
         "<p>{{ agent_name }}</p>",
     )
-    subject, body = template_fill(template=template, conversation=conversation, actor=agent_actor)
+    _subject, body = template_fill(template=template, conversation=conversation, actor=agent_actor)
     assert body.missing == ()
 
     preview = reply_preview(conversation=conversation, body=body.text, is_html=True)
@@ -245,10 +245,10 @@ def test_outbox_confirmation_is_idempotent_and_moves_the_clock_and_the_metric(ag
     outbound.queued_at = left - dt.timedelta(minutes=1)
     OutboundMessage.objects.filter(pk=outbound.pk).update(queued_at=outbound.queued_at)
 
-    sent, changed = outbound_mark_sent(
+    _sent, changed = outbound_mark_sent(
         outbound=outbound, marketplace_message_id="CD-1", sent_at=left, actor=SYSTEM, door=Door.API
     )
-    again, changed_again = outbound_mark_sent(
+    _again, changed_again = outbound_mark_sent(
         outbound=outbound, marketplace_message_id="CD-1", sent_at=left, actor=SYSTEM, door=Door.API
     )
     assert (changed, changed_again) == (True, False)

@@ -107,10 +107,25 @@ def test_each_metric_is_one_query(supervisor_actor, django_assert_num_queries):
     tmall = Marketplace.objects.get(code="tmall")
     tmall.calendar_exceptions.all()  # the calendar is cached after the first use
     refund_rejection_rate(marketplace=tmall, as_of=dt.date(2026, 10, 31))
-    with django_assert_num_queries(1):
+    # without daily facts: their basis (none), then one aggregate
+    with django_assert_num_queries(2):
         refund_rejection_rate(marketplace=tmall, as_of=dt.date(2026, 10, 31))
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         platform_assistance_rate(marketplace=tmall, as_of=dt.date(2026, 10, 31))
+
+
+def test_rates_from_facts_read_three_queries(supervisor_actor, django_assert_num_queries):
+    from scorecards.services.facts import facts_refresh
+
+    tmall = Marketplace.objects.get(code="tmall")
+    decided(supervisor_actor, "rejected", dt.datetime(2026, 10, 20, tzinfo=SHANGHAI))
+    direct = refund_rejection_rate(marketplace=tmall, as_of=dt.date(2026, 10, 31))
+    facts_refresh(marketplaces=[tmall])
+    # from the facts: their basis, the days' facts, the marked days; no row of refunds read
+    with django_assert_num_queries(3):
+        from_facts = refund_rejection_rate(marketplace=tmall, as_of=dt.date(2026, 10, 31))
+    assert (from_facts.numerator, from_facts.denominator) == (direct.numerator, direct.denominator)
+    assert (from_facts.numerator, from_facts.denominator) == (1, 1)
 
 
 def test_scorecard_command(supervisor_actor, capsys):
@@ -122,12 +137,15 @@ def test_scorecard_command(supervisor_actor, capsys):
     lines = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
     assert lines["refund_rejection_rate"][:5] == ["1", "/", "3", "=", "33.33"]
     assert lines["platform_assistance_rate"][:5] == ["0", "/", "3", "=", "0.00"]
-    # the full scorecard: Tmall's five metrics, each with its level and target
+    # the full scorecard: Tmall's eight metrics, each with its level and target
     assert set(lines) == {
         "refund_rejection_rate",
         "platform_assistance_rate",
         "carrier_pickup_24h_rate",
         "average_delivery_time",
         "average_first_response_time",
+        "abnormal_logistics_rate",
+        "average_shipping_time",
+        "average_service_response_time",
     }
     assert "level 3.8 (bad)" in out and "target ≤ 0.50 %" in out

@@ -68,6 +68,9 @@ def test_the_api_entry_point_returns_every_metric_with_its_extras(tmall):
         "carrier_pickup_24h_rate",
         "average_delivery_time",
         "average_first_response_time",
+        "abnormal_logistics_rate",
+        "average_shipping_time",
+        "average_service_response_time",
     ]
     first = metrics[0].as_dict()
     for key in (
@@ -110,9 +113,9 @@ def test_disabled_metrics_are_hidden_and_defaults_are_installed_once(tmall):
     assert "average_delivery_time" not in [p.metric for p in policies_for(tmall)]
     assert policies_install_defaults(marketplace=tmall) == 0  # never overwrites
     MetricPolicy.objects.filter(marketplace=tmall).delete()
-    assert len(policies_for(tmall)) == 5  # shipped defaults, unsaved
-    assert policies_install_defaults(marketplace=tmall) == 5
-    assert MetricPolicy.objects.filter(marketplace=tmall).count() == 5
+    assert len(policies_for(tmall)) == 8  # shipped defaults, unsaved
+    assert policies_install_defaults(marketplace=tmall) == 8
+    assert MetricPolicy.objects.filter(marketplace=tmall).count() == 8
 
 
 def test_what_if_a_refund_is_rejected(tmall, supervisor_actor):
@@ -186,13 +189,13 @@ def test_daily_snapshots_are_idempotent_and_backfill_the_trend(tmall):
     at_time = dt.datetime(2025, 11, 5, 12, tzinfo=dt.UTC)  # Wednesday
     first = snapshots_take_all(at=at_time, backfill_weeks=3)
     rows = ScorecardSnapshot.objects.filter(marketplace=tmall)
-    # yesterday (Tue 4 Nov) and the two Sundays before it, five metrics each
+    # yesterday (Tue 4 Nov) and the two Sundays before it, eight metrics each
     assert sorted(set(rows.values_list("as_of", flat=True))) == [
         dt.date(2025, 10, 26),
         dt.date(2025, 11, 2),
         dt.date(2025, 11, 4),
     ]
-    assert rows.count() == 15
+    assert rows.count() == 24
     again = snapshots_take_all(at=at_time, backfill_weeks=3)
     assert ScorecardSnapshot.objects.count() == first  # same rows, none added
     assert again < first  # only yesterday's figures were refreshed
@@ -203,7 +206,7 @@ def test_dashboard_lists_every_active_marketplace(django_assert_max_num_queries)
     with django_assert_max_num_queries(200):
         boards = scorecard_dashboard(as_of=dt.date(2025, 10, 31), weeks=2)
     assert [b.marketplace.code for b in boards] == ["amazon_fr", "tmall"]
-    assert len(boards[0].metrics) == 10 and len(boards[1].trend["refund_rejection_rate"]) == 2
+    assert len(boards[0].metrics) == 13 and len(boards[1].trend["refund_rejection_rate"]) == 2
 
 
 def test_report_has_the_scorecard_and_a_csv_per_metric(tmall, supervisor_actor):
@@ -216,7 +219,7 @@ def test_report_has_the_scorecard_and_a_csv_per_metric(tmall, supervisor_actor):
     assert "Refund-rejection rate: 50.00 % (3.8; target ≤ 0.50 %)" in report.text
     assert "<strong>50.00 %</strong>" in report.html
     names = [a.filename for a in report.attachments]
-    assert names[0] == "tmall-refund_rejection_rate-2025-10-31.csv" and len(names) == 5
+    assert names[0] == "tmall-refund_rejection_rate-2025-10-31.csv" and len(names) == 8
     rows = list(csv.reader(io.StringIO(report.attachments[0].content)))
     assert rows[0][:3] == ["case", "order", "amount"]
     assert [r[0] for r in rows[1:]] == [rejected.reference]
@@ -245,7 +248,7 @@ def test_quarterly_report_goes_every_90_days(settings, supervisor_actor):
 def test_quarterly_report_is_sent_at_most_once_even_after_a_crash(
     settings, supervisor_actor, monkeypatch
 ):
-    import scorecards.tasks as tasks
+    from scorecards import tasks
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SCORECARD_REPORT_RECIPIENTS = ["boss@example.com"]
@@ -268,7 +271,7 @@ def test_quarterly_report_is_sent_at_most_once_even_after_a_crash(
 def test_a_quarterly_report_that_failed_to_send_is_tried_again(
     settings, supervisor_actor, monkeypatch
 ):
-    import scorecards.tasks as tasks
+    from scorecards import tasks
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SCORECARD_REPORT_RECIPIENTS = ["boss@example.com"]

@@ -9,14 +9,29 @@ and so on); the screens live here, above the apps whose data they show.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import cases, dashboard, events, evidence, orders, refunds, returns, saved_views
+from . import (
+    answer_templates,
+    cases,
+    dashboard,
+    events,
+    evidence,
+    inbox,
+    orders,
+    privacy,
+    refunds,
+    returns,
+    saved_views,
+)
 
 __all__ = [
+    "answer_templates",
     "cases",
     "dashboard",
     "events",
     "evidence",
+    "inbox",
     "orders",
+    "privacy",
     "refunds",
     "returns",
     "saved_views",

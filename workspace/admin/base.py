@@ -21,7 +21,7 @@ from ..counting import EstimatedCountPaginator
 class ServiceRefused(Exception):
     """A service refused what a change form asked; the form is shown again with the reason."""
 
-    def __init__(self, form: forms.BaseForm, error: DomainError) -> None:
+    def __init__(self, form: forms.ModelForm, error: DomainError) -> None:
         super().__init__(error.message)
         self.form = form
         self.error = error
@@ -56,11 +56,12 @@ class ServiceFormAdmin(admin.ModelAdmin):
         field = error.field if error.field in form.fields else None
         form.add_error(field, error.message)
         add = object_id is None
-        obj = None if add else self.get_object(request, object_id)
+        obj = None if object_id is None else self.get_object(request, object_id)
         fieldsets = self.get_fieldsets(request, obj)
         admin_form = helpers.AdminForm(
             form,
-            list(fieldsets),
+            # The stubs type fieldsets two ways (ModelAdmin's and AdminForm's): the same value.
+            list(fieldsets),  # type: ignore[arg-type]
             self.get_prepopulated_fields(request, obj),
             self.get_readonly_fields(request, obj),
             model_admin=self,

@@ -12,20 +12,30 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from cases.actors import Actor
-from cases.choices import TERMINAL_STATES, Audience, Door, RefundRejectionReason
+from cases.choices import (
+    TERMINAL_STATES,
+    Audience,
+    CaseKind,
+    CaseState,
+    Door,
+    Priority,
+    RefundRejectionReason,
+)
 from cases.errors import DomainError
 from cases.models import Case
 from cases.selectors import case_list
@@ -48,6 +58,7 @@ from ..filters import (
     StatusFilter,
 )
 from ..forms import SavedViewForm, staff_users
+from ..labels import choice_labels
 from ..models import SavedView
 from ..next_case import FILTERS_VAR, next_case, remember_list
 from ..search import case_search_q
@@ -128,6 +139,14 @@ RECORD_FIELDS = (
 )
 
 
+# Words written on every row of the list, translated once per language (``workspace.labels``).
+_ROW_LABELS = {
+    "select": _("Select this object for an action - {}"),
+    "unassigned": _("unassigned"),
+    "none": _("none"),
+}
+
+
 @admin.register(Case)
 class CaseAdmin(ServiceFormAdmin):
     list_display = (
@@ -193,13 +212,22 @@ class CaseAdmin(ServiceFormAdmin):
             return queryset, False
         return queryset.filter(condition), False
 
+    def action_checkbox(self, obj: Case) -> SafeString:  # Django's type
+        # Django's own, with its label taken from the page's table instead of translated per row.
+        label = choice_labels(_ROW_LABELS)["select"]
+        checkbox = forms.CheckboxInput(
+            {"class": "action-select", "aria-label": format_html(label, str(obj))},
+            lambda value: False,
+        )
+        return checkbox.render(ACTION_CHECKBOX_NAME, str(obj.pk))
+
     @admin.display(description=_("marketplace"), ordering="marketplace__name")
     def marketplace_column(self, obj: Case) -> str:
         return clip(obj.marketplace.name)
 
     @admin.display(description=_("kind"), ordering="kind")
     def kind_column(self, obj: Case) -> str:
-        return clip(obj.get_kind_display())
+        return clip(choice_labels(CaseKind).get(obj.kind, obj.kind))
 
     @admin.display(description=_("state"), ordering="state")
     def state_column(self, obj: Case) -> str:
@@ -207,8 +235,8 @@ class CaseAdmin(ServiceFormAdmin):
         return format_html(
             '<span class="ws-state ws-state-{}" title="{}">{}</span>{}',
             css,
-            obj.get_state_display(),
-            obj.get_state_display(),
+            choice_labels(CaseState).get(obj.state, obj.state),
+            choice_labels(CaseState).get(obj.state, obj.state),
             format_html(' <span class="ws-flag" title="{}">⚑</span>', _("Escalated"))
             if obj.escalated
             else "",
@@ -219,7 +247,7 @@ class CaseAdmin(ServiceFormAdmin):
         return format_html(
             '<span class="ws-priority ws-priority-{}">{}</span>',
             obj.priority,
-            obj.get_priority_display(),
+            choice_labels(Priority).get(obj.priority, str(obj.priority)),
         )
 
     @admin.display(description=_("order"))
@@ -245,14 +273,18 @@ class CaseAdmin(ServiceFormAdmin):
     @admin.display(description=_("assignee"), ordering="assignee__username")
     def assignee_column(self, obj: Case) -> str:
         if obj.assignee is None:
-            return format_html('<span class="ws-muted">{}</span>', _("unassigned"))
+            return format_html(
+                '<span class="ws-muted">{}</span>', choice_labels(_ROW_LABELS)["unassigned"]
+            )
         return clip(obj.assignee.get_full_name() or obj.assignee.get_username())
 
     @admin.display(description=_("next deadline"), ordering=F("next_due_at").asc(nulls_last=True))
     def deadline_column(self, obj: Case) -> str:
         badge = next_deadline_badge(obj, at=timezone.now())
         if badge is None:
-            return format_html('<span class="ws-muted">{}</span>', _("none"))
+            return format_html(
+                '<span class="ws-muted">{}</span>', choice_labels(_ROW_LABELS)["none"]
+            )
         local = timezone.localtime(badge.due_at, obj.marketplace.tz)
         # The badge says how urgent; its title which clock and when, in the marketplace's time.
         return format_html(
@@ -282,11 +314,12 @@ class CaseAdmin(ServiceFormAdmin):
         response = super().changelist_view(request, context)
         if request.method == "GET" and response.status_code == 200:
             remember_list(request)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
+        context_data: dict[str, Any] | None = getattr(response, "context_data", None)
+        changelist = (context_data or {}).get("cl")
+        if context_data is not None and changelist is not None:
             # Django words "0 of N selected" with the paginator's count: say an estimate is one.
             total = list_total(changelist)
-            response.context_data["selection_note"] = ngettext(
+            context_data["selection_note"] = ngettext(
                 "0 of %(total)s selected", "0 of %(total)s selected", changelist.result_count
             ) % {"total": total.text}
         return response
@@ -318,8 +351,8 @@ class CaseAdmin(ServiceFormAdmin):
             kwargs["queryset"] = staff_users()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def get_fields(self, request: Any, obj: Any = None) -> list[str]:
-        return flatten_fieldsets(self.get_fieldsets(request, obj))
+    def get_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
+        return tuple(flatten_fieldsets(self.get_fieldsets(request, obj)))
 
     def save_model(self, request: Any, obj: Case, form: forms.ModelForm, change: bool) -> None:
         actor = Actor.for_user(request.user)
@@ -361,7 +394,7 @@ class CaseAdmin(ServiceFormAdmin):
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
-    def render_change_form(
+    def render_change_form(  # noqa: PLR0917 (Django's signature)
         self,
         request: Any,
         context: dict[str, Any],
@@ -372,6 +405,8 @@ class CaseAdmin(ServiceFormAdmin):
     ) -> Any:
         if obj is not None and change:
             fresh = self.get_object(request, str(obj.pk))
+            if fresh is None:  # it was just shown or saved: only a concurrent delete gets here
+                raise Http404
             context["page"] = case_page(request, fresh)
             context["retry"] = case_actions.pop_retry(request, fresh)
             context["case"] = fresh
@@ -432,6 +467,11 @@ class CaseAdmin(ServiceFormAdmin):
                 "<int:object_id>/refunds/<int:refund_pk>/decide/",
                 wrap(case_actions.refund_decide_view),
                 name="cases_case_refund_decide",
+            ),
+            path(
+                "<int:object_id>/pack/",
+                wrap(case_actions.pack_download),
+                name="cases_case_pack",
             ),
             path(
                 "<int:object_id>/next/",

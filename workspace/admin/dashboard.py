@@ -13,10 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.i18n import set_language
 
 from cases.choices import CaseKind
+from scorecards.services.facts import facts_reading
 
 from ..charts import PALETTE, Series, line_chart, stacked_bar_chart
 from ..dashboard import overview, rate_trend, weekly_openings
 from ..models import Dashboard
+from ..response_times import response_times
 from ..urgency import marketplaces_with_calendars
 
 
@@ -55,6 +57,10 @@ class DashboardAdmin(admin.ModelAdmin):
     def dashboard_view(self, request: Any) -> TemplateResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
+        with facts_reading():  # the scorecards' facts bases and marks, read once
+            return self._dashboard(request)
+
+    def _dashboard(self, request: Any) -> TemplateResponse:
         at = timezone.now()
         marketplaces = [m for m in marketplaces_with_calendars(request) if m.is_active]
         summaries = overview(marketplaces, at=at)
@@ -70,6 +76,8 @@ class DashboardAdmin(admin.ModelAdmin):
             "summaries": summaries,
             "selected": selected,
             "changelist": reverse("admin:cases_case_changelist"),
+            # Messages: response time per marketplace and agent (template response_times.html).
+            "response_times": response_times(at=at, marketplaces=[m.pk for m in marketplaces]),
         }
         if selected is not None:
             context.update(self._detail(selected, at=at))

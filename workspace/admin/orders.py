@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Order
@@ -37,7 +37,8 @@ class OrderAdmin(ServiceFormAdmin):
         "total",
         "currency",
     )
-    list_filter = ("marketplace", "shipping_scope")
+    # "Parcel lost" lists the orders a carrier declared lost: staff decide on a missing-item case.
+    list_filter = ("marketplace", "shipping_scope", "parcel_lost")
     list_select_related = ("marketplace",)
     search_fields = ("=external_id", "customer_name", "=customer_email")
     search_help_text = _("Order id (exact), customer name, customer e-mail (exact)")
@@ -46,15 +47,56 @@ class OrderAdmin(ServiceFormAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    readonly_fields = ("cases_of_order",)
+    readonly_fields = ("cases_of_order", "shipments_of_order")
 
-    def get_fields(self, request: Any, obj: Any = None) -> list[str]:
-        fields = ["marketplace", "external_id", *ORDER_FIELDS]
-        return [*fields, "cases_of_order"] if obj else fields
+    def get_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
+        fields = ("marketplace", "external_id", *ORDER_FIELDS)
+        return (*fields, "cases_of_order", "shipments_of_order") if obj else fields
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> tuple[str, ...]:
         # Integrations refer to an order by marketplace and id: both are fixed once created.
-        return ("marketplace", "external_id", "cases_of_order") if obj else ()
+        if obj:
+            return ("marketplace", "external_id", "cases_of_order", "shipments_of_order")
+        return ()
+
+    @admin.display(description=_("shipments and carrier scans"))
+    def shipments_of_order(self, obj: Order) -> str:
+        shipments = list(obj.shipments.prefetch_related("events").order_by("pk")[:20])
+        if not shipments:
+            return "—"
+        tz = obj.marketplace.tz
+        blocks = []
+        for shipment in shipments:
+            lost = (
+                format_html(
+                    ' <strong class="ws-overdue">{}</strong>',
+                    _("declared lost: decide on a missing-item case"),
+                )
+                if shipment.lost_at
+                else ""
+            )
+            scans = format_html_join(
+                "",
+                "<li>{} · {} · {}</li>",
+                (
+                    (
+                        event.occurred_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                        event.get_status_display(),
+                        event.location,
+                    )
+                    for event in shipment.events.all()
+                ),
+            )
+            blocks.append(
+                format_html(
+                    "<p><strong>{} {}</strong>{}</p><ul>{}</ul>",
+                    shipment.carrier,
+                    shipment.tracking_number,
+                    lost,
+                    scans,
+                )
+            )
+        return format_html("{}", format_html_join("", "{}", ((b,) for b in blocks)))
 
     @admin.display(description=_("cases"))
     def cases_of_order(self, obj: Order) -> str:

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+
+def public_url_for(addrport: str) -> str:
+    """The address links in e-mails point to when served on ``addrport`` (runserver's forms:
+    ``8100``, ``127.0.0.1:8100``, ``0.0.0.0:8100``, ``[::1]:8100``)."""
+    host, _sep, port = addrport.rpartition(":")
+    if host in {"", "0.0.0.0", "[::]", "0"}:  # noqa: S104 (recognised, not bound to)
+        host = "127.0.0.1"  # every interface: the machine's own address reaches it
+    return f"http://{host}:{port}"
+
+
+def child_environment(addrport: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The web server's and the worker's environment: ``PUBLIC_URL`` follows the address
+    served on unless it is set (the worker sends the e-mails: it must agree with the server)."""
+    env = dict(environ)
+    if not env.get("PUBLIC_URL"):
+        env["PUBLIC_URL"] = public_url_for(addrport)
+    return env
 
 
 class Command(BaseCommand):
@@ -24,9 +44,12 @@ class Command(BaseCommand):
         commands = [[sys.executable, manage, "runserver", options["addrport"], "--noreload"]]
         if not options["no_worker"]:
             commands.append([sys.executable, manage, "qcluster"])
-        processes = [subprocess.Popen(command) for command in commands]
+        env = child_environment(options["addrport"], os.environ)
+        # Our own interpreter and manage.py with fixed arguments: no outside input reaches them.
+        processes = [subprocess.Popen(command, env=env) for command in commands]  # noqa: S603
         self.stdout.write(
             f"Web server on http://{options['addrport']}/ (admin: /admin/); "
+            f"links in e-mails to {env['PUBLIC_URL']}/; "
             f"{'worker running' if len(processes) > 1 else 'no worker'}. Ctrl-C stops all."
         )
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):

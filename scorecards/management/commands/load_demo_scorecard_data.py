@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import random
 from collections import defaultdict
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
@@ -104,10 +105,12 @@ class Command(BaseCommand):
             .distinct()
         )
         for order in orders:
+            if order.shipped_at is None:  # not reached: the query keeps shipped orders only
+                continue
             rng = random.Random(order.pk)
             picked = order.shipped_at + dt.timedelta(minutes=rng.randint(30, 20 * 60))
             delivered = picked + dt.timedelta(hours=rng.randint(20, 60))
-            fields = {
+            fields: dict[str, Any] = {
                 "carrier": "SF Express"
                 if order.marketplace.calendar_country == "CN"
                 else "Colissimo",
@@ -136,7 +139,7 @@ class Command(BaseCommand):
     def _return_request(case: Case, rng: random.Random, now: dt.datetime) -> int:
         requested = case.opened_at
         answered = requested + dt.timedelta(hours=rng.randint(2, 70))
-        fields = {"requested_at": requested}
+        fields: dict[str, Any] = {"requested_at": requested}
         if answered < now:
             fields.update(
                 responded_at=answered,
