@@ -142,7 +142,7 @@ def answer_links(request: Any) -> list[CountLink]:
         ),
         CountLink(
             "conversations_overdue",
-            _("Conversations answered too late already"),
+            _("Conversations past their answer clock"),
             conversations["overdue"],
             inbox,
             alert=True,

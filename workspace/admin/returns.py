@@ -228,6 +228,10 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        # Nothing is edited by hand: the page shows the request and its answer buttons.
+        return False
+
     def has_answer_permission(self, request: Any) -> bool:
         return request.user.has_perm(ANSWER_PERMISSION)
 
