@@ -32,9 +32,10 @@ pytestmark = pytest.mark.django_db
             "Ensure this value is greater than or equal to 1.",
         ),
         (
-            "/api/v1/marketplaces/tmall/calendar/?start=2026-01-05",
+            # add_business_days now defaults (0), so a bad value is what is named.
+            "/api/v1/marketplaces/tmall/calendar/?start=2026-01-05&add_business_days=x",
             "add_business_days",
-            "Needed with start.",
+            "A valid integer is required.",
         ),
     ],
 )
