@@ -545,7 +545,15 @@ def naive(metric: str, window: Window) -> tuple[int, int, Decimal | None]:
                 score = 0
             else:
                 score = 100
-            weight = next((w for d, w in weights if o["placed_at"] >= end - d * day), 1)
+            # the last d local days (a day is not always 24 h: DST ends within a year)
+            weight = next(
+                (
+                    w
+                    for d, w in weights
+                    if o["placed_at"] >= cal.start_of_day(window.as_of - (d - 1) * day)
+                ),
+                1,
+            )
             points += score * weight
             total_weight += weight
         value = max(Decimal(0), (Decimal(points) / total_weight).quantize(Decimal("0.01")))
@@ -761,6 +769,8 @@ def main() -> int:
         )
         return 2
     call_command("migrate", verbosity=0)
+    # the dashboard renders admin pages: with DEBUG off, static names come from the manifest
+    call_command("collectstatic", interactive=False, verbosity=0)
     fill(args)
     counts = {
         "orders": scalar("SELECT count(*) FROM cases_order"),
