@@ -243,9 +243,8 @@ def test_api_conforms_to_its_schema(db):
     every answer documented, never a 5xx."""
     # Schemathesis's pytest loader does not run under pytest 9 (it sets a private node id), so
     # the operations are driven here, each by Hypothesis, with the same checks.
-    from hypothesis import strategies as st
-    from schemathesis import checks as core_checks
-    from schemathesis.specs.openapi import checks as openapi_checks
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
 
     from aftersales.wsgi import application
     from api.models import WebhookSubscription
@@ -263,6 +262,34 @@ def test_api_conforms_to_its_schema(db):
     )
     real["id"] = [subscription.pk, 999999]
     real["delivery_id"] = [999999]
+    # The WSGI application closes the database connection at the end of each request (Django's
+    # close_old_connections), which would close the test's transaction on PostgreSQL: Django's
+    # test client keeps it open the same way.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        failures, statuses, sent = drive(application, key, real)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    print(
+        f"schemathesis: {len(sent)} requests, {len(statuses)} operations, {len(failures)} failures"
+    )
+    assert len(statuses) >= 25
+    assert not failures, "\n\n".join(failures)
+    assert len(sent) >= MIN_REQUESTS
+    # the real rows were reached, not only 404s
+    assert 200 in statuses["GET /api/v1/cases/{reference}/"]
+    assert 200 in statuses["GET /api/v1/cases/{reference}/evidence/{evidence_id}/file/"]
+    assert 200 in statuses["GET /api/v1/marketplaces/{code}/scorecard/"]
+
+
+def drive(application, key, real):
+    """Every operation in both modes: the failures, the statuses met, one item per request."""
+    from hypothesis import strategies as st
+    from schemathesis import checks as core_checks
+    from schemathesis.specs.openapi import checks as openapi_checks
+
     loaded = schemathesis.openapi.from_wsgi(SCHEMA_URL, application)
     selected = [getattr(core_checks, n, None) or getattr(openapi_checks, n) for n in CHECKS]
     # A request the schema calls valid must not be refused as malformed (400/422): every
@@ -291,13 +318,4 @@ def test_api_conforms_to_its_schema(db):
                 run()
             except (Exception, BaseExceptionGroup) as error:  # collect every failure, report all
                 failures.append(f"{mode.value} {operation.label}: {error}"[:3000])
-    print(
-        f"schemathesis: {len(sent)} requests, {len(statuses)} operations, {len(failures)} failures"
-    )
-    assert len(statuses) >= 25
-    assert not failures, "\n\n".join(failures)
-    assert len(sent) >= MIN_REQUESTS
-    # the real rows were reached, not only 404s
-    assert 200 in statuses["GET /api/v1/cases/{reference}/"]
-    assert 200 in statuses["GET /api/v1/cases/{reference}/evidence/{evidence_id}/file/"]
-    assert 200 in statuses["GET /api/v1/marketplaces/{code}/scorecard/"]
+    return failures, statuses, sent
