@@ -157,6 +157,16 @@ PLAUSIBLE_DATE_PATTERN = (
 )
 
 
+# A time whose day in UTC is within PLAUSIBLE_DATES: its own day from 1970-01-02 to 2100-12-30
+# (an offset moves it less than a day), as a pattern on the date part of a date-time.
+_DAY = r"(0[1-9]|[12][0-9]|3[01])"
+PLAUSIBLE_TIME_PATTERN = (
+    rf"^((197[1-9]|19[89][0-9]|20[0-9][0-9])-(0[1-9]|1[0-2])-{_DAY}"
+    rf"|1970-(01-(0[2-9]|[12][0-9]|3[01])|(0[2-9]|1[0-2])-{_DAY})"
+    rf"|2100-((0[1-9]|1[01])-{_DAY}|12-(0[1-9]|[12][0-9]|30)))[Tt]"
+)
+
+
 @extend_schema_field(
     {"type": "string", "format": "date", "pattern": PLAUSIBLE_DATE_PATTERN, "minLength": 10}
 )

@@ -14,9 +14,10 @@ from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from .fields import PLAUSIBLE_TIME_PATTERN
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .problems import PROBLEM_CONTENT_TYPE
-from .serializers.base import RejectUnknownFieldsMixin
+from .serializers.base import NO_NUL, NOT_ONLY_SPACES, RejectUnknownFieldsMixin
 
 OVERVIEW = Path(__file__).with_name("overview.md")
 
@@ -130,6 +131,15 @@ class ProblemAutoSchema(AutoSchema):
             )
         return responses
 
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        # A body given as a schema (``extend_schema(request={...: {...}})``) is optional for
+        # drf-spectacular; one that names required properties in every variant is not.
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if isinstance(serializer, dict):
+            variants = serializer.get("oneOf") or [serializer]
+            required = all(variant.get("required") for variant in variants)
+        return schema, required
+
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         # drf-spectacular has no setting for closed objects: a body serializer that refuses
         # unknown fields (serializers.base) says so in its request component.
@@ -154,6 +164,8 @@ class ProblemAutoSchema(AutoSchema):
             sign = "" if minimum is not None and minimum >= 0 else "-?"
             fraction = rf"(\.\d{{1,{places}}})?" if places else ""
             schema["pattern"] = rf"^{sign}\d{{1,{digits}}}{fraction}$"
+        elif direction == "request" and isinstance(schema, dict):
+            schema.update(text_rules(field, schema))
         return schema
 
     def get_override_parameters(self) -> list[Any]:
@@ -169,6 +181,19 @@ class ProblemAutoSchema(AutoSchema):
                 )
             )
         return parameters
+
+
+def text_rules(field: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    """What every text field of a body refuses, which drf-spectacular does not state: NUL
+    characters (DRF's ``ProhibitNullCharactersValidator``; PostgreSQL stores none) and, when
+    spaces are trimmed and blank is refused, a value of spaces only ("may not be blank")."""
+    if not isinstance(field, serializers.CharField) or schema.get("type") != "string":
+        return {}
+    if "pattern" in schema or "format" in schema or "enum" in schema:
+        return {}  # a format of its own (slug, e-mail address, URL...), NUL not among it
+    if field.trim_whitespace and not field.allow_blank:
+        return {"pattern": NOT_ONLY_SPACES}
+    return {"pattern": NO_NUL}
 
 
 def library_doc_excludes() -> list[type]:
@@ -220,6 +245,8 @@ BODY_RULES: dict[tuple[str, str], dict[str, Any]] = {
         "pattern": r"^https?://[a-z0-9]+(\.[a-z0-9]+)*\.[a-z]{2,20}(:[1-9][0-9]{1,3})?(/[A-Za-z0-9._~-]*)*$"
     },
 }
+# The scan's time (cases.services.tracking): its day in UTC within PLAUSIBLE_DATES.
+BODY_RULES[("TrackingEventRequest", "occurred_at")] = {"pattern": PLAUSIBLE_TIME_PATTERN}
 # Ids in bodies: positive, within PostgreSQL's bigint.
 ID_BOUNDS = {"minimum": 1, "maximum": 2**63 - 1}
 
@@ -247,7 +274,7 @@ def declare_rules(result: dict[str, Any], generator: Any, request: Any, public: 
             ):
                 schema.setdefault("minLength", 1)  # a code, never empty
             if name.endswith("Request") and prop == "currency" and schema.get("type") == "string":
-                schema.setdefault("pattern", "^[A-Za-z]{3}$")  # ISO 4217 letters
+                schema["pattern"] = "^[A-Za-z]{3}$"  # ISO 4217 letters (no NUL, no spaces)
             if schema.get("type") == "integer" and prop in {"evidence_request", "refund_request"}:
                 for key, value in ID_BOUNDS.items():
                     schema.setdefault(key, value)

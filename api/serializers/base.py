@@ -23,6 +23,15 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
+# What ``str.strip()`` removes (DRF's ``trim_whitespace``, the services' ``strip()``), spelled
+# out for the schema's patterns: ECMAScript's ``\s`` and Python's differ (U+001C to U+001F,
+# U+0085, U+FEFF), and a client's validator must not have to guess.
+SPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Text without NUL characters (DRF's ``ProhibitNullCharactersValidator``; PostgreSQL stores none).
+NO_NUL = r"^[^\x00]*$"
+# ... and not only spaces (refused as blank once trimmed).
+NOT_ONLY_SPACES = rf"^[^\x00]*[^\x00{SPACE}][^\x00]*$"
+
 UNKNOWN_FIELD = "unknown_field"
 
 # A key is echoed in the message and the pointer; one of megabytes is cut (and marked so).

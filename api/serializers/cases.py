@@ -34,7 +34,7 @@ from ..fields import (
     ChoiceNameField,
     MarketplaceCodeField,
 )
-from .base import InputSerializer, unknown_field_errors
+from .base import NO_NUL, NOT_ONLY_SPACES, InputSerializer, unknown_field_errors
 from .orders import OrderSerializer
 
 
@@ -155,12 +155,13 @@ class ChecklistItemInputField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
-# cases.services.evidence_requests.checklists: 1 to 200 characters, not only spaces, no NUL.
+# cases.services.evidence_requests.checklists: 1 to 200 characters, not only spaces, no NUL
+# (a hint: no NUL).
 CHECKLIST_LABEL = {
     "type": "string",
     "minLength": 1,
     "maxLength": 200,
-    "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$",
+    "pattern": NOT_ONLY_SPACES,
 }
 
 
@@ -178,7 +179,7 @@ CHECKLIST_LABEL = {
                     "properties": {
                         "key": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
                         "label": CHECKLIST_LABEL,
-                        "hint": {"type": "string", "maxLength": 500},
+                        "hint": {"type": "string", "maxLength": 500, "pattern": NO_NUL},
                         "required": {"type": "boolean", "default": True},
                     },
                     "additionalProperties": False,

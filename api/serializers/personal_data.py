@@ -11,9 +11,9 @@ from rest_framework import serializers
 
 from cases.models import PersonalDataErasure
 
-from .base import InputSerializer
+from .base import NOT_ONLY_SPACES, InputSerializer
 
-_TEXT = r"^\s*\S[\s\S]*$"  # not only spaces (the service trims)
+_TEXT = NOT_ONLY_SPACES  # the service trims; DRF refuses NUL
 
 
 def subject_schema(*, erase: bool) -> dict[str, Any]:

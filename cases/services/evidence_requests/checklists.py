@@ -132,7 +132,12 @@ def normalise_checklist(checklist: list[Any]) -> list[dict[str, Any]]:
         if not isinstance(hint, str) or len(hint) > 500 or "\x00" in hint:
             raise refuse(_("Item %(n)d: the hint must be text (at most 500).") % {"n": position})
         if any(item["key"] == key for item in items):
-            raise refuse(_("Two checklist items have the key “%(key)s”.") % {"key": key})
+            # Keys are made from labels ("Box!" and "box" both give box): no schema can say it.
+            raise CaseRefused(
+                ErrorCode.DUPLICATE,
+                _("Two checklist items have the key “%(key)s”.") % {"key": key},
+                field="checklist",
+            )
         items.append(
             {"key": key, "label": label.strip(), "hint": hint.strip(), "required": required}
         )
