@@ -676,6 +676,7 @@ class _Parcel:
     parcel_lost: bool
 
 
+ORDER_TIMES = ("picked_up_at", "delivered_at", "last_tracking_event_at", "parcel_lost")
 # Statuses whose rule may act on a parcel whatever the cases of its order.
 _RULE_STATUSES = frozenset({TrackingStatus.CUSTOMS_HOLD, TrackingStatus.LOST})
 
@@ -848,8 +849,13 @@ def _orders_update(
     if not changes:
         return
     if connection.vendor != "postgresql":
-        for pk, values in changes:
-            Order.objects.filter(pk=pk).update(updated_at=now, **values)
+        # SQLite: this transaction holds the database's write lock since the scans' INSERT, so
+        # the values read are the row's; bulk_update writes them in one statement a chunk.
+        Order.objects.bulk_update(
+            [Order(pk=pk, updated_at=now, **values) for pk, values in changes],
+            ["updated_at", *ORDER_TIMES],
+            batch_size=CHUNK,
+        )
         return
     table = Order._meta.db_table
     sql = (
