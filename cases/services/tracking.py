@@ -48,12 +48,13 @@ from ..choices import (
     CaseKind,
     CaseState,
     Door,
+    EventType,
     TrackingStatus,
 )
 from ..errors import CaseRefused, DomainError, ErrorCode
 from ..events import TrackingEventRecorded
 from ..kernel import CaseAction, case_actions_batch, check_not_future
-from ..models import PLAUSIBLE_DATES, Case, Order, Shipment, TrackingEvent
+from ..models import PLAUSIBLE_DATES, Case, CaseEvent, Order, Shipment, TrackingEvent
 from ..signals import tracking_events_recorded
 from .orders_bulk import _error
 
@@ -1025,10 +1026,23 @@ def _move(transition: str, sources: set[str]) -> Callable[[CaseAction, dt.dateti
 def _timeline(event: _Scan) -> Callable[[CaseAction, dt.datetime], None]:
     def run(act: CaseAction, at: dt.datetime) -> None:
         act.event(
-            TrackingEventRecorded(
-                tracking_event=event.pk, status=event.status, location=event.location
-            ),
+            # The location stays on the scan's row (erasable), not in the append-only event.
+            TrackingEventRecorded(tracking_event=event.pk, status=event.status),
             occurred_at=at,
         )
 
     return run
+
+
+def tracking_locations(events: Iterable[CaseEvent]) -> dict[int, str]:
+    """The locations of the scans the timeline events ``events`` point at, by tracking-event
+    id (one query), for ``RenderContext.tracking_locations``."""
+    ids = {
+        int((event.data or {}).get("tracking_event") or 0)
+        for event in events
+        if event.event_type == EventType.TRACKING_EVENT
+    }
+    ids.discard(0)
+    if not ids:
+        return {}
+    return dict(TrackingEvent.objects.filter(pk__in=ids).values_list("pk", "location"))
