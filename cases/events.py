@@ -100,6 +100,9 @@ class RenderContext:
     tz: Any = None
     evidence_names: dict[int, str] = field(default_factory=dict)
     refund_currencies: dict[int, str] = field(default_factory=dict)
+    # Where each carrier scan was (by tracking-event id): read from the scan's row, which an
+    # erasure pseudonymises; the append-only event keeps none of it.
+    tracking_locations: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -555,7 +558,9 @@ class PersonalDataErased(CaseEventPayload):
 class TrackingEventRecorded(CaseEventPayload):
     """A carrier scan of a parcel of the case's order (``cases.services.tracking``). The
     tracking number is personal data (erasable with the order): the event points at the
-    tracking-event row and keeps only what the scan said."""
+    tracking-event row and keeps only its status: the location (which can name the customer's
+    street) is read from that row when shown (``RenderContext.tracking_locations``). Events
+    written before held ``location`` themselves (an erasure counts them as legacy events)."""
 
     type = EventType.TRACKING_EVENT
     category: ClassVar[str] = "tracking"
@@ -570,7 +575,10 @@ class TrackingEventRecorded(CaseEventPayload):
         title = gettext("Carrier: %(status)s") % {
             "status": _label(TrackingStatus, params.get("status"))
         }
-        return RenderedEvent("tracking", title, str(params.get("location", "")))
+        location = context.tracking_locations.get(
+            params.get("tracking_event", 0), params.get("location", "")
+        )
+        return RenderedEvent("tracking", title, str(location))
 
 
 @_register

@@ -6,7 +6,9 @@ order, and the other orders of its e-mail address), optionally on one marketplac
 the marketplaces the caller may see. What is held about them:
 
 * here, in ``cases``: their orders (name, e-mail), the cases of those orders (the description),
-  the evidence files (their names, the files and thumbnails);
+  the evidence files (their names, the files and thumbnails), the shipments of the orders and
+  the carrier's scans of them (a scan's location and text can give the street or the name: the
+  erasure pseudonymises both and keeps the status and time, which the scorecards count);
 * in the apps above, which register a *part* here (``register_part``) in their ``ready()``: the
   messages exchanged (``messaging``), the addresses clearance reminders went to (``jobs``), the
   copies in webhook events and stored API answers (``api``).
@@ -38,7 +40,8 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case as SqlCase
+from django.db.models import Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,7 +52,16 @@ from .choices import Door, EventType
 from .errors import CaseRefused, ErrorCode
 from .events import PersonalDataErased
 from .kernel import CaseAction, case_actions_batch
-from .models import Case, CaseEvent, Evidence, Order, PersonalDataErasure, evidence_storage
+from .models import (
+    Case,
+    CaseEvent,
+    Evidence,
+    Order,
+    PersonalDataErasure,
+    Shipment,
+    TrackingEvent,
+    evidence_storage,
+)
 
 ERASED = "[erased]"
 
@@ -175,6 +187,17 @@ ORDER_FIELDS = (
     "tracking_number",
 )
 CASE_FIELDS = ("reference", "order__external_id", "kind", "state", "opened_at", "description")
+SHIPMENT_FIELDS = ("order__external_id", "carrier", "tracking_number", "lost_at", "created_at")
+TRACKING_EVENT_FIELDS = (
+    "carrier",
+    "tracking_number",
+    "carrier_event_id",
+    "status",
+    "occurred_at",
+    "location",
+    "raw_text",
+    "received_at",
+)
 EVIDENCE_FIELDS = (
     "pk",
     "case__reference",
@@ -209,6 +232,16 @@ def personal_data_export(subject: Subject) -> dict[str, Any]:
         ),
         "cases": _rows(Case.objects.filter(pk__in=subject.case_ids).order_by("pk"), CASE_FIELDS),
         "evidence": _rows(evidence, EVIDENCE_FIELDS),
+        "shipments": _rows(
+            Shipment.objects.filter(order_id__in=subject.order_ids).order_by("pk"),
+            SHIPMENT_FIELDS,
+        ),
+        "tracking_events": _rows(
+            TrackingEvent.objects.filter(shipment__order_id__in=subject.order_ids).order_by(
+                "occurred_at", "pk"
+            ),
+            TRACKING_EVENT_FIELDS,
+        ),
     }
     for name, part in sorted(_PARTS.items()):
         document[name] = part.export(subject)
@@ -286,11 +319,13 @@ def personal_data_erase(*, subject: Subject, actor: Actor, door: Door) -> Person
                 erased_at=now,
             )
         parts = {name: part.erase(subject) for name, part in sorted(_PARTS.items())}
+        parts["tracking_events"] = _erase_tracking_events(subject)
         parts["legacy_events"] = (
             CaseEvent.objects.filter(case_id__in=subject.case_ids)
             .filter(
                 Q(event_type=EventType.EVIDENCE_ADDED, data__has_key="name")
                 | Q(event_type=EventType.MESSAGE_SENT, data__has_key="to")
+                | Q(event_type=EventType.TRACKING_EVENT, data__has_key="location")
             )
             .count()
         )
@@ -303,6 +338,21 @@ def personal_data_erase(*, subject: Subject, actor: Actor, door: Door) -> Person
         erasure.save(update_fields=["orders", "cases", "evidence", "parts"])
         transaction.on_commit(lambda: _delete_files(files))
     return erasure
+
+
+def _erase_tracking_events(subject: Subject) -> int:
+    """Pseudonymise the location and text of the scans of the customer's parcels; the status
+    and times stay (the pickup, delivery and abnormal-logistics metrics read them), and so does
+    the key (carrier, tracking number, event id): a carrier replaying the scan later finds it
+    recorded and brings nothing back. Returns how many scans changed."""
+    scans = TrackingEvent.objects.filter(shipment__order_id__in=subject.order_ids)
+    changed = scans.filter(~Q(location__in=("", ERASED)) | ~Q(raw_text__in=("", ERASED)))
+    return changed.update(location=_erased_text("location"), raw_text=_erased_text("raw_text"))
+
+
+def _erased_text(name: str) -> SqlCase:
+    """``[erased]`` where the column held something, empty where it was empty."""
+    return SqlCase(When(**{name: ""}, then=Value("")), default=Value(ERASED))
 
 
 def _delete_files(names: list[str]) -> None:

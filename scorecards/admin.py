@@ -89,7 +89,7 @@ class MetricPolicyAdmin(admin.ModelAdmin):
     @admin.display(description=_("how it is counted"))
     def how_it_is_counted(self, policy):
         definition = METRICS.get(policy.metric)
-        return definition.note if definition else "-"
+        return definition.display_note() if definition else "-"
 
     @admin.action(
         description=_("Add the shipped policies missing on these marketplaces"),

@@ -45,6 +45,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from cases.choices import (
     CONTROLLABLE_AFTER_ACCEPTANCE_REASONS,
@@ -194,6 +195,14 @@ class MetricDefinition:
     @property
     def note(self) -> str:
         return " ".join((type(self).__doc__ or "").split())
+
+    # Labels and notes are English in the code (the .po files' msgids); these give them in the
+    # active language, at display time (a label translated at import would stay in one).
+    def display_label(self) -> str:
+        return gettext(self.label)
+
+    def display_note(self) -> str:
+        return gettext(self.note) if self.note else ""
 
     def counts(self, window: Window) -> Counts:
         raise NotImplementedError
@@ -1373,5 +1382,6 @@ METRICS: dict[str, MetricDefinition] = {
 }
 
 
-def metric_choices() -> list[tuple[str, str]]:
-    return [(code, metric.label) for code, metric in METRICS.items()]
+def metric_choices() -> list[tuple[str, Any]]:
+    """(code, label) of every metric, the label translated when shown."""
+    return [(code, gettext_lazy(metric.label)) for code, metric in METRICS.items()]

@@ -12,6 +12,7 @@ from django.apps import apps
 from cases.choices import Door
 from cases.events import RenderContext, render_actor, render_event
 from cases.models import Case, CaseEvent
+from cases.services.tracking import tracking_locations
 
 TIMELINE_LIMIT = 200
 KNOWN_MESSAGES = {"evidence_reminder", "evidence_link"}
@@ -48,11 +49,12 @@ def _label(choices: Any, value: Any) -> str:
 def _event_entries(
     case: Case, *, evidence_names: dict[int, str], refunds: dict[int, Any], limit: int
 ) -> list[TimelineEntry]:
-    events = CaseEvent.objects.filter(case=case).order_by("-occurred_at", "-pk")[:limit]
+    events = list(CaseEvent.objects.filter(case=case).order_by("-occurred_at", "-pk")[:limit])
     context = RenderContext(
         tz=case.marketplace.tz,
         evidence_names=evidence_names,
         refund_currencies={pk: getattr(refund, "currency", "") for pk, refund in refunds.items()},
+        tracking_locations=tracking_locations(events),
     )
     entries = []
     for event in events:

@@ -29,6 +29,7 @@ earlier. Every new scan is also written on the timeline of the order's open case
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -36,8 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Min, OuterRef, Subquery
-from django.db.models.functions import Coalesce, Least
+from django.db.models import Max, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,12 +48,13 @@ from ..choices import (
     CaseKind,
     CaseState,
     Door,
+    EventType,
     TrackingStatus,
 )
 from ..errors import CaseRefused, DomainError, ErrorCode
 from ..events import TrackingEventRecorded
 from ..kernel import CaseAction, case_actions_batch, check_not_future
-from ..models import PLAUSIBLE_DATES, Case, Order, Shipment, TrackingEvent
+from ..models import PLAUSIBLE_DATES, Case, CaseEvent, Order, Shipment, TrackingEvent
 from ..signals import tracking_events_recorded
 from .orders_bulk import _error
 
@@ -251,7 +252,6 @@ def tracking_events_import(  # noqa: C901, PLR0912
     with transaction.atomic():
         stored = _stored_events(set(rows))
         new_rows = []
-        unchanged = 0
         for key, row in rows.items():
             before = stored.get(key)
             if before is None:
@@ -275,19 +275,17 @@ def tracking_events_import(  # noqa: C901, PLR0912
                         },
                     )
                 )
-            unchanged += 1
-        shipments = _shipments_by_key(
+        shipments = _shipment_marketplaces(
             {(row["carrier"], row["tracking_number"]) for row in new_rows}
         )
         if marketplace_ids is not None:
             errors.extend(_not_yours(new_rows, shipments, set(marketplace_ids), first_index))
         if errors:
             _refuse(errors, len(items), _("events"))
-        batch = uuid.uuid4()
-        _insert_events(new_rows, shipments, batch=batch, now=now)
-        ours = list(TrackingEvent.objects.filter(import_batch=batch).values_list("pk", "shipment"))
-        matched = [pk for pk, shipment in ours if shipment is not None]
-        cases_changed = tracking_apply(event_ids=matched, now=now)
+        linked = {key: pk for key, (pk, _marketplace) in shipments.items()}
+        ours = _insert_events(new_rows, linked, now=now)
+        matched = [scan for scan in ours if scan.shipment_id is not None]
+        cases_changed = _apply(matched, now=now)
     return TrackingBatchResult(
         received=len(items),
         created=len(ours),
@@ -299,15 +297,13 @@ def tracking_events_import(  # noqa: C901, PLR0912
 
 
 def _insert_events(
-    rows: list[dict[str, Any]],
-    shipments: dict[tuple[str, str], int],
-    *,
-    batch: uuid.UUID,
-    now: dt.datetime,
-) -> None:
+    rows: list[dict[str, Any]], shipments: dict[tuple[str, str], int], *, now: dt.datetime
+) -> list[_Scan]:
     """INSERT the new scans, a concurrent import's copy of one winning (ON CONFLICT DO
-    NOTHING). On PostgreSQL one statement a chunk reads the columns as arrays (``unnest``):
-    building thousands of model instances and their parameters cost more than the insert."""
+    NOTHING); returns the scans this import wrote, as the rules read them. On PostgreSQL one
+    statement a chunk reads the rows from one JSON parameter and RETURNING names the rows it
+    wrote: no model instances, no per-value parameters, no second read."""
+    batch = uuid.uuid4()
     if connection.vendor != "postgresql":
         TrackingEvent.objects.bulk_create(
             [
@@ -322,34 +318,59 @@ def _insert_events(
             batch_size=CHUNK,
             ignore_conflicts=True,
         )
-        return
+        return [
+            _Scan(*values)
+            for values in TrackingEvent.objects.filter(import_batch=batch).values_list(
+                "pk", "shipment_id", "status", "occurred_at", "location"
+            )
+        ]
     table = TrackingEvent._meta.db_table
     sql = (
         f"INSERT INTO {table} (carrier, tracking_number, carrier_event_id, status, occurred_at, "
         "location, raw_text, shipment_id, received_at, import_batch) "
-        "SELECT c, t, e, s, o, l, r, sh, %s, %s FROM unnest("
-        "%s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[], %s::timestamptz[], "
-        "%s::varchar[], %s::text[], %s::bigint[]) AS u(c, t, e, s, o, l, r, sh) "
-        "ON CONFLICT (carrier, tracking_number, carrier_event_id) DO NOTHING"
+        "SELECT j.c, j.t, j.e, j.s, j.o, j.l, j.r, j.sh, %s, %s FROM json_to_recordset(%s::json) "
+        "AS j(i int, c varchar, t varchar, e varchar, s varchar, o timestamptz, l varchar, "
+        "r text, sh bigint) ORDER BY j.i "
+        "ON CONFLICT (carrier, tracking_number, carrier_event_id) DO NOTHING "
+        "RETURNING id, carrier, tracking_number, carrier_event_id"
     )
+    written: list[_Scan] = []
     step = CHUNK * 5
     with connection.cursor() as cursor:
         for start in range(0, len(rows), step):
             chunk = rows[start : start + step]
-            columns = [
-                [row[name] for row in chunk]
-                for name in (
-                    "carrier",
-                    "tracking_number",
-                    "carrier_event_id",
-                    "status",
-                    "occurred_at",
-                    "location",
-                    "raw_text",
+            by_key: dict[tuple[str, str, str], tuple[dict[str, Any], int | None]] = {}
+            payload = []
+            for index, row in enumerate(chunk):
+                key = (row["carrier"], row["tracking_number"], row["carrier_event_id"])
+                shipment = shipments.get(key[:2])
+                by_key[key] = (row, shipment)
+                payload.append(
+                    {
+                        "i": index,
+                        "c": key[0],
+                        "t": key[1],
+                        "e": key[2],
+                        "s": row["status"],
+                        "o": row["occurred_at"].isoformat(),
+                        "l": row["location"],
+                        "r": row["raw_text"],
+                        "sh": shipment,
+                    }
                 )
-            ]
-            linked = [shipments.get((row["carrier"], row["tracking_number"])) for row in chunk]
-            cursor.execute(sql, [now, batch, *columns, linked])
+            cursor.execute(sql, [now, batch, json.dumps(payload, ensure_ascii=False)])
+            for pk, *key in cursor.fetchall():
+                row, shipment = by_key[(key[0], key[1], key[2])]
+                written.append(
+                    _Scan(
+                        pk,
+                        shipment,
+                        row["status"],
+                        row["occurred_at"].astimezone(dt.UTC),
+                        row["location"],
+                    )
+                )
+    return written
 
 
 def _plausible(moment: dt.datetime) -> bool:
@@ -365,19 +386,14 @@ def _plausible(moment: dt.datetime) -> bool:
 
 def _not_yours(
     rows: list[dict[str, Any]],
-    shipments: dict[tuple[str, str], int],
+    shipments: dict[tuple[str, str], tuple[int, int]],
     allowed: set[int],
     first_index: dict[tuple[str, str, str], int],
 ) -> list[dict[str, Any]]:
-    marketplaces = dict(
-        Shipment.objects.filter(pk__in=set(shipments.values())).values_list(
-            "pk", "order__marketplace_id"
-        )
-    )
     errors = []
     for row in rows:
         shipment = shipments.get((row["carrier"], row["tracking_number"]))
-        if shipment is not None and marketplaces.get(shipment) not in allowed:
+        if shipment is not None and shipment[1] not in allowed:
             key = (row["carrier"], row["tracking_number"], row["carrier_event_id"])
             errors.append(
                 _error(
@@ -433,9 +449,26 @@ def shipments_add_by_reference(
 
 
 def _stored_events(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple]:
-    """(status, occurred_at) of the scans among ``keys`` already recorded."""
-    numbers = sorted({key[1] for key in keys})
+    """(status, occurred_at) of the scans among ``keys`` already recorded. On PostgreSQL one
+    query a chunk looks the keys up in the unique index (a first import reads no row)."""
     found: dict[tuple[str, str, str], tuple] = {}
+    if connection.vendor == "postgresql":
+        table = TrackingEvent._meta.db_table
+        sql = (
+            f"SELECT e.carrier, e.tracking_number, e.carrier_event_id, e.status, e.occurred_at "
+            f"FROM {table} e JOIN json_to_recordset(%s::json) AS k(c varchar, t varchar, "
+            "i varchar) ON (e.carrier, e.tracking_number, e.carrier_event_id) = (k.c, k.t, k.i)"
+        )
+        ordered = list(keys)
+        step = CHUNK * 5
+        with connection.cursor() as cursor:
+            for start in range(0, len(ordered), step):
+                payload = [{"c": c, "t": t, "i": i} for c, t, i in ordered[start : start + step]]
+                cursor.execute(sql, [json.dumps(payload, ensure_ascii=False)])
+                for carrier, number, event_id, status, occurred_at in cursor.fetchall():
+                    found[(carrier, number, event_id)] = (status, occurred_at)
+        return found
+    numbers = sorted({key[1] for key in keys})
     for start in range(0, len(numbers), CHUNK):
         rows = TrackingEvent.objects.filter(
             tracking_number__in=numbers[start : start + CHUNK]
@@ -446,17 +479,22 @@ def _stored_events(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str]
     return found
 
 
-def _shipments_by_key(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def _shipment_marketplaces(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(shipment id, its order's marketplace id) of the shipments among ``keys``."""
     numbers = sorted({number for _carrier, number in keys})
-    found: dict[tuple[str, str], int] = {}
+    found: dict[tuple[str, str], tuple[int, int]] = {}
     for start in range(0, len(numbers), CHUNK):
         rows = Shipment.objects.filter(
             tracking_number__in=numbers[start : start + CHUNK]
-        ).values_list("carrier", "tracking_number", "pk")
-        for carrier, number, pk in rows:
+        ).values_list("carrier", "tracking_number", "pk", "order__marketplace_id")
+        for carrier, number, pk, marketplace_id in rows:
             if (carrier, number) in keys:
-                found[(carrier, number)] = pk
+                found[(carrier, number)] = (pk, marketplace_id)
     return found
+
+
+def _shipments_by_key(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    return {key: pk for key, (pk, _marketplace) in _shipment_marketplaces(keys).items()}
 
 
 # -- shipments ------------------------------------------------------------------------------------
@@ -611,66 +649,68 @@ class _Step:
     run: Callable[[CaseAction], None]
 
 
-def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) -> int:  # noqa: C901, PLR0912
+def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) -> int:
     """Apply the rules of the scans ``event_ids`` (new to their shipment, matched); returns how
     many cases changed. Shipments are locked, so two imports about one parcel take turns."""
-    event_ids = sorted(set(event_ids))
-    if not event_ids:
+    ids = sorted(set(event_ids))
+    scans: list[_Scan] = []
+    for start in range(0, len(ids), CHUNK):
+        scans.extend(
+            _Scan(*values)
+            for values in TrackingEvent.objects.filter(
+                pk__in=ids[start : start + CHUNK], shipment__isnull=False
+            ).values_list("pk", "shipment_id", "status", "occurred_at", "location")
+        )
+    return _apply(scans, now=now or timezone.now())
+
+
+@dataclass
+class _Parcel:
+    """A locked shipment and what its order holds of the scans so far."""
+
+    order_id: int
+    marketplace_id: int
+    lost_at: dt.datetime | None
+    picked_up_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    last_scan_at: dt.datetime | None
+    parcel_lost: bool
+
+
+ORDER_TIMES = ("picked_up_at", "delivered_at", "last_tracking_event_at", "parcel_lost")
+# Statuses whose rule may act on a parcel whatever the cases of its order.
+_RULE_STATUSES = frozenset({TrackingStatus.CUSTOMS_HOLD, TrackingStatus.LOST})
+
+
+def _apply(scans: list[_Scan], *, now: dt.datetime) -> int:
+    """The rules of the new matched ``scans``, set-based: the shipments locked and read in one
+    query a chunk, the order times folded in one UPDATE, and only the parcels a rule can act on
+    (an open case on the order, a customs hold, a loss) planned scan by scan, each case changed
+    through the kernel."""
+    if not scans:
         return 0
-    now = now or timezone.now()
     changed = 0
     with transaction.atomic():
-        new_events: list[_Scan] = []
-        for start in range(0, len(event_ids), CHUNK):
-            new_events.extend(
-                _Scan(*values)
-                for values in TrackingEvent.objects.filter(
-                    pk__in=event_ids[start : start + CHUNK]
-                ).values_list("pk", "shipment_id", "status", "occurred_at", "location")
-            )
-        shipment_ids = sorted({event.shipment_id for event in new_events if event.shipment_id})
-        shipments: dict[int, Shipment] = {}
-        for start in range(0, len(shipment_ids), CHUNK):
-            for shipment in (
-                Shipment.objects.select_for_update(of=("self",))
-                .select_related("order__marketplace")
-                .filter(pk__in=shipment_ids[start : start + CHUNK])
-                .order_by("pk")
-            ):
-                shipments[shipment.pk] = shipment
-        history: dict[int, list[tuple[dt.datetime, str]]] = defaultdict(list)
-        for start in range(0, len(shipment_ids), CHUNK):
-            for shipment_id, status, occurred_at in TrackingEvent.objects.filter(
-                shipment_id__in=shipment_ids[start : start + CHUNK]
-            ).values_list("shipment_id", "status", "occurred_at"):
-                history[shipment_id].append((occurred_at, status))
-        new_by_shipment: dict[int, list[_Scan]] = defaultdict(list)
-        for event in sorted(new_events, key=lambda e: (e.occurred_at, e.pk)):
-            if event.shipment_id in shipments:
-                new_by_shipment[event.shipment_id].append(event)
-        orders = {shipment.order_id: shipment.order for shipment in shipments.values()}
-        open_cases = _open_cases(orders)
+        by_shipment: dict[int, list[_Scan]] = defaultdict(list)
+        for scan in sorted(scans, key=lambda e: (e.occurred_at, e.pk)):
+            if scan.shipment_id is not None:
+                by_shipment[scan.shipment_id].append(scan)
+        parcels = _lock_parcels(sorted(by_shipment))
+        by_shipment = {pk: events for pk, events in by_shipment.items() if pk in parcels}
+        open_cases = _open_cases({parcel.order_id for parcel in parcels.values()})
+        planned = sorted(
+            pk
+            for pk, events in by_shipment.items()
+            if parcels[pk].order_id in open_cases
+            or parcels[pk].lost_at is not None
+            or any(event.status in _RULE_STATUSES for event in events)
+        )
         steps: dict[int, list[_Step]] = defaultdict(list)
-        orders_changed: set[int] = set()
-        shipments_changed: set[int] = set()
-        for shipment_id, events in new_by_shipment.items():
-            shipment = shipments[shipment_id]
-            order = shipment.order
-            if _order_times(order, history[shipment_id]):
-                orders_changed.add(order.pk)
-            if _plan(shipment, events, history[shipment_id], open_cases, steps, now=now):
-                shipments_changed.add(shipment_id)
-            lost = shipment.lost_at is not None and not order.parcel_lost
-            if lost and order.marketplace.tracking_flags_lost_parcels:
-                order.parcel_lost = True
-                orders_changed.add(order.pk)
-        if orders_changed:
-            _orders_update(orders, sorted(orders_changed), now=now)
+        shipments_changed, lost_orders = _plan_all(planned, by_shipment, open_cases, steps, now)
+        _orders_update(parcels, by_shipment, lost_orders, now=now)
         if shipments_changed:
             Shipment.objects.bulk_update(
-                [shipments[pk] for pk in sorted(shipments_changed)],
-                ["customs_case", "lost_at"],
-                batch_size=CHUNK,
+                shipments_changed, ["customs_case", "lost_at"], batch_size=CHUNK
             )
         if steps:
 
@@ -679,51 +719,177 @@ def tracking_apply(*, event_ids: Iterable[int], now: dt.datetime | None = None) 
                     step.run(act)
 
             changed = case_actions_batch(steps, change, actor=CARRIER, door=DOOR, now=now)
-        matched = [event.pk for events in new_by_shipment.values() for event in events]
+        matched = [event.pk for events in by_shipment.values() for event in events]
         if matched:
             tracking_events_recorded.send(sender=TrackingEvent, event_ids=matched)
     return changed
 
 
-def _orders_update(orders: dict[int, Order], ids: list[int], *, now: dt.datetime) -> None:
-    """Write the order times the scans gave, set-based: one UPDATE a chunk computing each
-    order's earliest pickup and delivery scan in the database (an UPDATE per order, or
-    ``bulk_update``'s CASE over thousands of rows, is what made large imports slow)."""
-    times = {
-        name: _earliest_scan(status)
-        for name, status in (
-            ("picked_up_at", TrackingStatus.PICKED_UP),
-            ("delivered_at", TrackingStatus.DELIVERED),
+def _plan_all(
+    planned: list[int],
+    by_shipment: dict[int, list[_Scan]],
+    open_cases: dict[int, list[Case]],
+    steps: dict[int, list[_Step]],
+    now: dt.datetime,
+) -> tuple[list[Shipment], set[int]]:
+    """Plan the rules of the shipments ``planned``; returns the shipments changed and the
+    orders whose parcel is lost."""
+    shipments_changed: list[Shipment] = []
+    lost_orders: set[int] = set()
+    if not planned:
+        return shipments_changed, lost_orders
+    history = _history(planned)
+    for shipment in _shipments(planned):
+        events = by_shipment[shipment.pk]
+        if _plan(shipment, events, history[shipment.pk], open_cases, steps, now=now):
+            shipments_changed.append(shipment)
+        flags_losses = shipment.order.marketplace.tracking_flags_lost_parcels
+        if shipment.lost_at is not None and flags_losses:
+            lost_orders.add(shipment.order_id)
+    return shipments_changed, lost_orders
+
+
+def _lock_parcels(shipment_ids: list[int]) -> dict[int, _Parcel]:
+    """Lock the shipments (in id order: two imports never deadlock on them) and read, in the
+    same query, what the order holds of their scans."""
+    parcels: dict[int, _Parcel] = {}
+    for start in range(0, len(shipment_ids), CHUNK):
+        rows = (
+            Shipment.objects.select_for_update(of=("self",))
+            .filter(pk__in=shipment_ids[start : start + CHUNK])
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "order_id",
+                "order__marketplace_id",
+                "lost_at",
+                "order__picked_up_at",
+                "order__delivered_at",
+                "order__last_tracking_event_at",
+                "order__parcel_lost",
+            )
         )
-    }
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        Order.objects.filter(pk__in=chunk).update(
-            updated_at=now,
-            **{
-                # Only ever earlier: the order's own time stands when it is the earliest.
-                name: Least(Coalesce(F(name), scan), Coalesce(scan, F(name)))
-                for name, scan in times.items()
+        for pk, order, marketplace, lost, picked, delivered, last, flagged in rows:
+            parcels[pk] = _Parcel(order, marketplace, lost, picked, delivered, last, flagged)
+    return parcels
+
+
+def _history(shipment_ids: list[int]) -> dict[int, tuple[dt.datetime, dt.datetime | None]]:
+    """(first scan, latest scan past customs) of each shipment, over all its scans."""
+    found = {}
+    for start in range(0, len(shipment_ids), CHUNK):
+        rows = (
+            TrackingEvent.objects.filter(shipment_id__in=shipment_ids[start : start + CHUNK])
+            .order_by()
+            .values("shipment_id")
+            .annotate(
+                first=Min("occurred_at"),
+                past=Max("occurred_at", filter=Q(status__in=PAST_CUSTOMS_STATUSES)),
+            )
+            .values_list("shipment_id", "first", "past")
+        )
+        for pk, first, past in rows:
+            found[pk] = (first, past)
+    return found
+
+
+def _shipments(shipment_ids: list[int]) -> list[Shipment]:
+    found: list[Shipment] = []
+    for start in range(0, len(shipment_ids), CHUNK):
+        found.extend(
+            Shipment.objects.select_related("order__marketplace")
+            .filter(pk__in=shipment_ids[start : start + CHUNK])
+            .order_by("pk")
+        )
+    return found
+
+
+def _orders_update(
+    parcels: dict[int, _Parcel],
+    by_shipment: dict[int, list[_Scan]],
+    lost_orders: set[int],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Fold the new scans into their orders' times: the earliest pickup and delivery (only
+    ever earlier), the latest scan (only ever later), the lost flag. Computed here from the new
+    scans alone (earlier scans were folded when they came); only orders that change are
+    written, on PostgreSQL in one UPDATE a chunk that takes LEAST/GREATEST with the row as it
+    stands (an order import writing the same row meanwhile loses nothing)."""
+    wanted: dict[int, dict[str, Any]] = {}
+    for pk, events in by_shipment.items():
+        parcel = parcels[pk]
+        values = wanted.setdefault(
+            parcel.order_id,
+            {
+                "picked_up_at": parcel.picked_up_at,
+                "delivered_at": parcel.delivered_at,
+                "last_tracking_event_at": parcel.last_scan_at,
+                "parcel_lost": parcel.parcel_lost,
+                "changed": False,
             },
         )
-        lost = [pk for pk in chunk if orders[pk].parcel_lost]
-        if lost:
-            Order.objects.filter(pk__in=lost, parcel_lost=False).update(parcel_lost=True)
-
-
-def _earliest_scan(status: str) -> Subquery:
-    return Subquery(
-        TrackingEvent.objects.filter(shipment__order_id=OuterRef("pk"), status=status)
-        .order_by()
-        .values("shipment__order_id")
-        .annotate(first=Min("occurred_at"))
-        .values("first")[:1]
+        for event in events:
+            for name, status in (
+                ("picked_up_at", TrackingStatus.PICKED_UP),
+                ("delivered_at", TrackingStatus.DELIVERED),
+            ):
+                if event.status == status and (
+                    values[name] is None or event.occurred_at < values[name]
+                ):
+                    values[name] = event.occurred_at
+                    values["changed"] = True
+            last = values["last_tracking_event_at"]
+            if last is None or event.occurred_at > last:
+                values["last_tracking_event_at"] = event.occurred_at
+                values["changed"] = True
+        if parcel.order_id in lost_orders and not values["parcel_lost"]:
+            values["parcel_lost"] = True
+            values["changed"] = True
+    changes = sorted((pk, values) for pk, values in wanted.items() if values.pop("changed"))
+    if not changes:
+        return
+    if connection.vendor != "postgresql":
+        # SQLite: this transaction holds the database's write lock since the scans' INSERT, so
+        # the values read are the row's; bulk_update writes them in one statement a chunk.
+        Order.objects.bulk_update(
+            [Order(pk=pk, updated_at=now, **values) for pk, values in changes],
+            ["updated_at", *ORDER_TIMES],
+            batch_size=CHUNK,
+        )
+        return
+    table = Order._meta.db_table
+    sql = (
+        f"UPDATE {table} o SET updated_at = %s, "
+        # PostgreSQL's LEAST and GREATEST pass over NULLs: the order's own time stands alone.
+        "picked_up_at = LEAST(o.picked_up_at, v.p), delivered_at = LEAST(o.delivered_at, v.d), "
+        "last_tracking_event_at = GREATEST(o.last_tracking_event_at, v.l), "
+        "parcel_lost = o.parcel_lost OR v.lost "
+        "FROM json_to_recordset(%s::json) AS v(id bigint, p timestamptz, d timestamptz, "
+        "l timestamptz, lost boolean) WHERE o.id = v.id"
     )
 
+    def moment(value: dt.datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
 
-def _open_cases(orders: dict[int, Order]) -> dict[int, list[Case]]:
-    """The open cases of ``orders``, by order (only what the rules read)."""
-    ids = sorted(orders)
+    with connection.cursor() as cursor:
+        for start in range(0, len(changes), CHUNK):
+            payload = [
+                {
+                    "id": pk,
+                    "p": moment(values["picked_up_at"]),
+                    "d": moment(values["delivered_at"]),
+                    "l": moment(values["last_tracking_event_at"]),
+                    "lost": values["parcel_lost"],
+                }
+                for pk, values in changes[start : start + CHUNK]
+            ]
+            cursor.execute(sql, [now, json.dumps(payload)])
+
+
+def _open_cases(order_ids: set[int]) -> dict[int, list[Case]]:
+    """The open cases of the orders ``order_ids``, by order (only what the rules read)."""
+    ids = sorted(order_ids)
     by_order: dict[int, list[Case]] = defaultdict(list)
     for start in range(0, len(ids), CHUNK):
         for case in (
@@ -736,27 +902,10 @@ def _open_cases(orders: dict[int, Order]) -> dict[int, list[Case]]:
     return by_order
 
 
-def _order_times(order: Order, history: list[tuple[dt.datetime, str]]) -> bool:
-    """The earliest pickup and delivery scans become the order's times (only ever earlier)."""
-    changed = False
-    for name, status in (
-        ("picked_up_at", TrackingStatus.PICKED_UP),
-        ("delivered_at", TrackingStatus.DELIVERED),
-    ):
-        times = [at for at, scanned in history if scanned == status]
-        if not times:
-            continue
-        current = getattr(order, name)
-        if current is None or min(times) < current:
-            setattr(order, name, min(times))
-            changed = True
-    return changed
-
-
 def _plan(  # noqa: C901
     shipment: Shipment,
     events: list[_Scan],
-    history: list[tuple[dt.datetime, str]],
+    history: tuple[dt.datetime, dt.datetime | None],
     open_cases: dict[int, list[Case]],
     steps: dict[int, list[_Step]],
     *,
@@ -767,13 +916,13 @@ def _plan(  # noqa: C901
     order, marketplace = shipment.order, shipment.order.marketplace
     cases = open_cases.get(order.pk, [])
     shipment_changed = False
-    first_scan = min(at for at, _status in history)
+    first_scan, past_customs = history
     customs = _customs_case(shipment, cases)
 
     for event in events:
         status, at = event.status, event.occurred_at
         if status == TrackingStatus.CUSTOMS_HOLD and marketplace.tracking_opens_customs_cases:
-            over = any(later > at and s in PAST_CUSTOMS_STATUSES for later, s in history)
+            over = past_customs is not None and past_customs > at
             if shipment.customs_case_id is None and not over:
                 if customs is None:
                     customs = _open_customs_case(shipment, at)
@@ -877,10 +1026,23 @@ def _move(transition: str, sources: set[str]) -> Callable[[CaseAction, dt.dateti
 def _timeline(event: _Scan) -> Callable[[CaseAction, dt.datetime], None]:
     def run(act: CaseAction, at: dt.datetime) -> None:
         act.event(
-            TrackingEventRecorded(
-                tracking_event=event.pk, status=event.status, location=event.location
-            ),
+            # The location stays on the scan's row (erasable), not in the append-only event.
+            TrackingEventRecorded(tracking_event=event.pk, status=event.status),
             occurred_at=at,
         )
 
     return run
+
+
+def tracking_locations(events: Iterable[CaseEvent]) -> dict[int, str]:
+    """The locations of the scans the timeline events ``events`` point at, by tracking-event
+    id (one query), for ``RenderContext.tracking_locations``."""
+    ids = {
+        int((event.data or {}).get("tracking_event") or 0)
+        for event in events
+        if event.event_type == EventType.TRACKING_EVENT
+    }
+    ids.discard(0)
+    if not ids:
+        return {}
+    return dict(TrackingEvent.objects.filter(pk__in=ids).values_list("pk", "location"))

@@ -69,7 +69,7 @@ def metric_result(
     level, status = level_of(counts.value, bands, lower_is_better=definition.lower_is_better)
     return ScorecardMetric(
         name=definition.code,
-        label=definition.label,
+        label=definition.display_label(),
         unit=str(definition.unit),
         numerator=counts.numerator,
         denominator=counts.denominator,
@@ -92,7 +92,7 @@ def metric_result(
             }
             for band in bands
         ],
-        note=" ".join(filter(None, [definition.note, policy.notes])),
+        note=" ".join(filter(None, [definition.display_note(), policy.notes])),
     )
 
 

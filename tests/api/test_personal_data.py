@@ -132,3 +132,46 @@ def test_the_schema_documents_both_operations(client):
         assert "403" in operation["responses"]
         body = operation["requestBody"]["content"]["application/json"]["schema"]
         assert [v["required"][0] for v in body["oneOf"]] == ["email", "order"]
+
+
+def test_export_and_erase_cover_the_carriers_scans_of_the_customers_parcels(
+    privacy_api, customer, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from cases.models import TrackingEvent
+    from cases.services.tracking import shipment_add, tracking_events_import
+
+    order, _case, _other = customer
+    shipment_add(order=order, carrier="SF Express", tracking_number="SFAPI1")
+    at = timezone.now().replace(microsecond=0)
+    tracking_events_import(
+        items=[
+            {
+                "carrier": "SF Express",
+                "tracking_number": "SFAPI1",
+                "carrier_event_id": "d1",
+                "status": "delivered",
+                "occurred_at": at,
+                "location": "Door of 5 Huaihai Road",
+                "raw_text": f"Signed by {NAME}",
+            }
+        ]
+    )
+    document = privacy_api.post(
+        "/api/v1/personal-data/export/", {"email": EMAIL}, format="json"
+    ).json()
+    assert [s["tracking_number"] for s in document["shipments"]] == ["SFAPI1"]
+    assert [(e["location"], e["raw_text"]) for e in document["tracking_events"]] == [
+        ("Door of 5 Huaihai Road", f"Signed by {NAME}")
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = privacy_api.post(
+            "/api/v1/personal-data/erase/", {"email": EMAIL, "confirm": True}, format="json"
+        )
+
+    assert response.status_code == 200, response.content
+    assert list(
+        TrackingEvent.objects.values_list("status", "occurred_at", "location", "raw_text")
+    ) == [("delivered", at, "[erased]", "[erased]")]

@@ -177,6 +177,7 @@ def test_erasure_leaves_nothing_and_keeps_the_audit_trail(
         "api_copies": 0,
         "clearance_reminders": 0,
         "messages": 2,  # the message and its thread (subject, first line)
+        "tracking_events": 0,
         "legacy_events": 0,
     }
     assert record.actor_name == "tests" and record.door == "command"
@@ -201,3 +202,88 @@ def test_the_command_exports_and_erases(customer, tmp_path, capsys):
     assert PersonalDataErasure.objects.get().marketplace.code == "tmall"
     with pytest.raises(CommandError, match="No order of"):
         call_command("personal_data", "export", "--email", EMAIL, "--json")
+
+
+STREET = "88 Nanjing Road, flat 12"
+
+
+@pytest.fixture
+def parcel_of_customer():
+    """The customer's order with a shipment, an open late-shipment case, and scans whose
+    location and text name the customer and the street (as carriers' texts do)."""
+    from cases.services.tracking import shipment_add, tracking_events_import
+
+    order = make_order("tmall", customer_name=NAME, customer_email=EMAIL, external_id="TM-PD-9")
+    case = open_case("late_shipment", actor=ACTOR, order=order)
+    shipment_add(order=order, carrier="SF Express", tracking_number="SFPD1")
+    base = timezone.now().replace(microsecond=0) - dt.timedelta(days=3)
+    scans = [
+        ("e1", "picked_up", base, "Shanghai hub", "Picked up"),
+        ("e2", "delivered", base + dt.timedelta(days=2), STREET, f"Signed by {NAME}"),
+    ]
+    items = [
+        {
+            "carrier": "SF Express",
+            "tracking_number": "SFPD1",
+            "carrier_event_id": event_id,
+            "status": status,
+            "occurred_at": at,
+            "location": location,
+            "raw_text": text,
+        }
+        for event_id, status, at, location, text in scans
+    ]
+    tracking_events_import(items=items)
+    return order, case, base, items
+
+
+def test_the_export_holds_the_shipments_and_the_carriers_scans(parcel_of_customer):
+    document = personal_data_export(personal_data_subject(email=EMAIL))
+    assert [(s["order_external_id"], s["tracking_number"]) for s in document["shipments"]] == [
+        ("TM-PD-9", "SFPD1")
+    ]
+    assert [(e["status"], e["location"], e["raw_text"]) for e in document["tracking_events"]] == [
+        ("picked_up", "Shanghai hub", "Picked up"),
+        ("delivered", STREET, f"Signed by {NAME}"),
+    ]
+
+
+def test_erasure_pseudonymises_the_scans_and_keeps_their_status_and_time(
+    parcel_of_customer, django_capture_on_commit_callbacks
+):
+    from cases.models import TrackingEvent
+    from cases.services.tracking import tracking_events_import
+    from workspace.timeline import case_timeline
+
+    order, case, base, items = parcel_of_customer
+    # the timeline shows where the parcel was, read from the scan (not copied into the trail)
+    assert STREET in {entry.detail for entry in case_timeline(case)}
+    assert not CaseEvent.objects.filter(case=case, data__icontains="Nanjing").exists()
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        personal_data_erase(
+            subject=personal_data_subject(email=EMAIL), actor=ACTOR, door=Door.COMMAND
+        )
+    # then neither the street nor the name is left; status and times stay for the metrics
+    assert text_in_database(EMAIL, NAME, "Nanjing") == []
+    assert list(
+        TrackingEvent.objects.order_by("occurred_at").values_list(
+            "status", "occurred_at", "location", "raw_text"
+        )
+    ) == [
+        ("picked_up", base, "[erased]", "[erased]"),
+        ("delivered", base + dt.timedelta(days=2), "[erased]", "[erased]"),
+    ]
+    order.refresh_from_db()
+    assert (order.picked_up_at, order.delivered_at) == (base, base + dt.timedelta(days=2))
+    assert PersonalDataErasure.objects.get().parts["tracking_events"] == 2
+    assert "[erased]" in {entry.detail for entry in case_timeline(case)}
+    # a carrier replaying the scans brings nothing back
+    again = tracking_events_import(items=items)
+    assert (again.created, again.unchanged) == (0, 2)
+    assert text_in_database("Nanjing", NAME) == []
+    # erasing again (the e-mail is gone: by order id) changes no scan
+    personal_data_erase(
+        subject=personal_data_subject(order="TM-PD-9"), actor=ACTOR, door=Door.COMMAND
+    )
+    assert PersonalDataErasure.objects.order_by("pk").last().parts["tracking_events"] == 0

@@ -343,3 +343,72 @@ def test_a_time_outside_the_plausible_years_is_refused(base):
     [error] = refused.value.details["errors"]
     assert (error["field"], error["code"]) == ("occurred_at", "invalid_value")
     assert TrackingEvent.objects.count() == 0
+
+
+def test_the_latest_scan_becomes_the_orders_last_scan_time_whatever_the_order(base):
+    order, _ = parcel()
+    tracking_events_import(
+        items=[
+            scan("SF100", "e2", "in_transit", base + dt.timedelta(hours=30)),
+            scan("SF100", "e1", "picked_up", base),
+        ]
+    )
+    order.refresh_from_db()
+    assert order.last_tracking_event_at == base + dt.timedelta(hours=30)
+
+    # when: an older scan arrives late, then a newer one
+    tracking_events_import(items=[scan("SF100", "e0", "in_transit", base + dt.timedelta(hours=5))])
+    order.refresh_from_db()
+    assert order.last_tracking_event_at == base + dt.timedelta(hours=30)  # only ever later
+    tracking_events_import(items=[scan("SF100", "e3", "delivered", base + dt.timedelta(days=3))])
+    order.refresh_from_db()
+    assert (order.picked_up_at, order.delivered_at, order.last_tracking_event_at) == (
+        base,
+        base + dt.timedelta(days=3),
+        base + dt.timedelta(days=3),
+    )
+
+
+def test_scans_matched_when_their_shipment_arrives_set_the_last_scan_time(base):
+    order = make_order("tmall_global", customer_email="buyer@example.com")
+    tracking_events_import(items=[scan("SF300", "e1", "in_transit", base + dt.timedelta(days=1))])
+    order.refresh_from_db()
+    assert order.last_tracking_event_at is None  # not known to be this order's yet
+
+    shipments_add(items=[(order, {"carrier": CARRIER, "tracking_number": "SF300"})])
+
+    order.refresh_from_db()
+    assert order.last_tracking_event_at == base + dt.timedelta(days=1)
+
+
+def test_a_time_given_with_an_offset_is_stored_and_compared_as_the_same_moment(base):
+    order, _ = parcel()
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    tracking_events_import(items=[scan("SF100", "e1", "picked_up", base.astimezone(shanghai))])
+    order.refresh_from_db()
+    assert order.picked_up_at == base
+    assert TrackingEvent.objects.get().occurred_at == base
+
+
+def test_the_import_costs_the_same_queries_for_ten_parcels_or_twenty_five(base):
+    # Set-based: no query per scan, per parcel or per order when no rule acts on a case.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def import_parcels(prefix, count):
+        for n in range(count):
+            parcel(f"{prefix}{n}")
+        items = [
+            scan(f"{prefix}{n}", f"e{step}", status, base + dt.timedelta(hours=step))
+            for n in range(count)
+            for step, status in enumerate(["picked_up", "in_transit", "delivered"])
+        ]
+        items.append(scan(f"{prefix}-unknown", "e1", "picked_up", base))  # kept for later
+        with CaptureQueriesContext(connection) as queries:
+            result = tracking_events_import(items=items)
+        assert (result.created, result.unmatched) == (3 * count + 1, 1)
+        return len(queries.captured_queries)
+
+    # (25 parcels: SQLite's 999 parameters a statement still hold their scans in one INSERT)
+    assert import_parcels("A", 10) == import_parcels("B", 25)
+    assert Shipment.objects.filter(order__delivered_at=base + dt.timedelta(hours=2)).count() == 35
