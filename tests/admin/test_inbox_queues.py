@@ -227,3 +227,58 @@ def test_the_case_page_templates_take_a_fixed_number_of_queries(agent_client):
     assert html.count('id="composer-') == 5
     assert html.count(">Suivi (fr)<") == 5 and "Rakuten only" not in html
     assert len(five.captured_queries) == len(one.captured_queries)
+
+
+def test_a_refund_without_return_is_answered_from_the_request_page(agent_client):
+    request = a_return("R-1", hours_ago=3)
+
+    page = agent_client.get(f"{RETURNS}{request.pk}/change/").content.decode()
+    assert "Confirm: refund without a return" in page
+    agent_client.post(f"{RETURNS}{request.pk}/answer/", {"decision": "refunded_without_return"})
+    unknown = agent_client.post(
+        f"{RETURNS}{request.pk}/answer/", {"decision": "maybe"}, follow=True
+    )
+
+    request.refresh_from_db()
+    assert request.decision == "refunded_without_return"
+    assert "Choose an answer" in unknown.content.decode()
+
+
+# -- languages -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", ["Demandes de retour à traiter", "1 en attente de réponse", "Non lues"]),
+        ("zh-hans", ["待答复的退货申请", "1 个待答复", "未读"]),
+    ],
+)
+def test_the_inbox_return_requests_in_each_language(agent_client, language, expected):
+    a_return("R-1", hours_ago=3)
+    html = agent_client.get(INBOX, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    for text in expected:
+        assert text in html
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", ["Adresse e-mail du client", "Exporter (ZIP)", "Effacer", "Retrouvez le client"]),
+        ("zh-hans", ["客户的电子邮件地址", "导出（ZIP）", "删除", "按电子邮件地址"]),
+    ],
+)
+def test_the_personal_data_page_in_each_language(supervisor_user, language, expected):
+    from django.contrib.auth.models import Permission
+
+    from .conftest import logged_in
+
+    supervisor_user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="cases", codename="handle_personal_data")
+    )
+    client = logged_in(type(supervisor_user).objects.get(pk=supervisor_user.pk))
+    html = client.get(
+        "/admin/cases/personaldataerasure/request/", HTTP_ACCEPT_LANGUAGE=language
+    ).content.decode()
+    for text in expected:
+        assert text in html

@@ -278,9 +278,11 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             raise Http404
         page = _back(request, reverse("admin:cases_returnrequest_change", args=[obj.pk]))
         decision = request.POST.get("decision", "")
-        allowed = {ReturnDecision.AUTHORIZED, ReturnDecision.CLOSED, ReturnDecision.REJECTED}
-        if decision not in allowed:
-            messages.error(request, gettext("Choose an answer: authorise, close or reject."))
+        if decision not in ReturnDecision.values:
+            messages.error(
+                request,
+                gettext("Choose an answer: authorise, close, refund without a return or reject."),
+            )
             return HttpResponseRedirect(page)
         try:
             answered = return_request_answer(
