@@ -3,6 +3,7 @@ of ``cases.models`` (marketplace/state, kind/next_due_at, assignee/next_due_at, 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from typing import Any
@@ -34,6 +35,12 @@ class ApiFilterBackend(django_filters.rest_framework.DjangoFilterBackend):
     ``parameter`` and no body ``pointer`` (``api.problems.QueryParametersInvalid``)."""
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and not any(
+            name in request.query_params for name in filterset_class.base_filters
+        ):
+            # No filter asked for: every filter would leave the list as it is.
+            return queryset
         try:
             filtered: QuerySet = super().filter_queryset(request, queryset, view)
             return filtered
@@ -185,8 +192,28 @@ class AwareIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = AwareIsoDateTimeField
 
 
+class _FiltersCopiedLightly(dict):
+    """A filter set's ``base_filters`` whose deep copy (``FilterSet.__init__``, every request)
+    copies each filter and its options, not the lazy labels, choice lists and schema overrides
+    beneath them, which no request changes: the deep copy was a third of a list request."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, django_filters.Filter]:
+        copies = {}
+        for name, declared in self.items():
+            filter_ = copy.copy(declared)
+            filter_.extra = dict(declared.extra)
+            if declared.method is not None:
+                filter_.method = declared.method  # bound to the copy, not to the declaration
+            copies[name] = filter_
+        return copies
+
+
 class StrictFilterSet(django_filters.FilterSet):
     """A parameter given with no value (``?due_after=``) is an error, not silently ignored."""
+
+    @classmethod
+    def get_filters(cls) -> dict[str, django_filters.Filter]:
+        return _FiltersCopiedLightly(super().get_filters())
 
     def is_valid(self) -> bool:
         valid: bool = super().is_valid()

@@ -141,7 +141,11 @@ class KeysetPagination(BasePagination):
         if len(rows) > size:
             rows = rows[:size]
             last = rows[-1]
-            self.next_cursor = self._encode(ordering, getattr(last, name), last.pk)
+            # a model instance, or a dict of its values (a list read with ``.values()``)
+            if isinstance(last, dict):
+                self.next_cursor = self._encode(ordering, last[name], last["pk"])
+            else:
+                self.next_cursor = self._encode(ordering, getattr(last, name), last.pk)
         return rows
 
     @staticmethod
