@@ -8,19 +8,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from cases.choices import CaseState
-from cases.models import Case, ReturnRequest
+from cases.models import Case
 from cases.selectors import open_cases_q
 from messaging.selectors import inbox_counts
 
 from .counting import bounded_count
 from .filters import MINE, UNASSIGNED, assignee_q, refund_q, request_now
+from .returns import return_request_counts
 from .urgency import DueWindow, due_window_q, marketplaces_with_calendars
 
 COUNT_CAP = 99
@@ -130,9 +131,7 @@ def answer_links(request: Any) -> list[CountLink]:
     at = request_now(request)
     conversations = inbox_counts(at=at, user=request.user)
     inbox = _url("admin:messaging_conversation_changelist")
-    returns = ReturnRequest.objects.filter(decision="", is_valid=True).aggregate(
-        waiting=Count("pk"), overdue=Count("pk", filter=Q(response_due_at__lt=at))
-    )
+    returns = return_request_counts(at=at)
     return [
         CountLink(
             "conversations",
@@ -150,13 +149,13 @@ def answer_links(request: Any) -> list[CountLink]:
         CountLink(
             "returns",
             _("Return requests awaiting an answer"),
-            returns["waiting"] or 0,
+            returns["waiting"],
             _url("admin:cases_returnrequest_changelist", {"answered": "no"}),
         ),
         CountLink(
             "returns_overdue",
             _("Return requests past their answer clock"),
-            returns["overdue"] or 0,
+            returns["overdue"],
             _url("admin:cases_returnrequest_changelist", {"clock": "overdue"}),
             alert=True,
         ),

@@ -8,6 +8,7 @@ from .composer import (
     reply_send,
     template_fill,
     templates_for,
+    templates_for_each,
 )
 from .conversations import (
     case_prefill_from_message,
@@ -56,5 +57,6 @@ __all__ = [
     "reply_send",
     "template_fill",
     "templates_for",
+    "templates_for_each",
     "threads_derive",
 ]

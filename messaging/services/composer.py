@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -106,11 +107,28 @@ def template_fill(
 def templates_for(conversation: Conversation) -> list[MessageTemplate]:
     """The active templates offered in ``conversation``: its marketplace's and those for every
     marketplace, its language first."""
-    rows = MessageTemplate.objects.filter(is_active=True).filter(
-        marketplace__in=[conversation.marketplace_id]
-    ) | MessageTemplate.objects.filter(is_active=True, marketplace__isnull=True)
-    language = conversation.language
-    return sorted(rows, key=lambda t: (t.language != language, t.name, t.marketplace_id is None))
+    return templates_for_each([conversation])[conversation.pk]
+
+
+def templates_for_each(conversations: Sequence[Conversation]) -> dict[int, list[MessageTemplate]]:
+    """``templates_for`` of each conversation (by its id), in one query whatever their number
+    (a case page shows a composer per conversation)."""
+    if not conversations:
+        return {}
+    marketplace_ids = sorted({c.marketplace_id for c in conversations})
+    rows = list(
+        MessageTemplate.objects.filter(is_active=True).filter(
+            Q(marketplace_id__in=marketplace_ids) | Q(marketplace__isnull=True)
+        )
+    )
+    offered = {}
+    for conversation in conversations:
+        language = conversation.language
+        offered[conversation.pk] = sorted(
+            (t for t in rows if t.marketplace_id in (None, conversation.marketplace_id)),
+            key=lambda t: (t.language != language, t.name, t.marketplace_id is None),
+        )
+    return offered
 
 
 def _problems(

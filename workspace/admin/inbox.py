@@ -32,7 +32,7 @@ from messaging.models import (
     Direction,
     Message,
 )
-from messaging.selectors import conversation_detail, inbox_list
+from messaging.selectors import conversation_detail, inbox_counts, inbox_list
 from messaging.services import (
     case_prefill_from_message,
     conversation_attach_case,
@@ -59,8 +59,14 @@ from ..inbox import (
     inbox_filters,
     inbox_lines,
 )
+from ..returns import AT_RISK_HOURS as RETURN_AT_RISK_HOURS
+from ..returns import return_request_counts, return_requests_to_answer
+from .returns import ANSWER_PERMISSION as RETURN_ANSWER_PERMISSION
+from .returns import clock_badge as return_clock_badge
 
 BULK_OPERATIONS = ("assign", "done", "spam", "to_do")
+# The most urgent return requests answered from the inbox itself (the rest: their work list).
+RETURNS_SHOWN = 5
 
 
 def _actor(request: Any) -> Actor:
@@ -140,6 +146,21 @@ class ConversationAdmin(admin.ModelAdmin):
             **form.selector_filters(request.user),
         )
         rows = inbox_lines(page.rows)
+        # The queue links' counts: one query for the conversations, one for the return
+        # requests and one for the most urgent of these, whatever the page size.
+        counts = inbox_counts(at=at, user=request.user)
+        returns = None
+        if request.user.has_perm("cases.view_returnrequest"):
+            returns = {
+                "counts": return_request_counts(at=at),
+                "rows": [
+                    (row, return_clock_badge(row, at=at))
+                    for row in return_requests_to_answer(limit=RETURNS_SHOWN)
+                ],
+                "can_answer": request.user.has_perm(RETURN_ANSWER_PERMISSION),
+                "url": reverse("admin:cases_returnrequest_changelist"),
+                "at_risk_hours": RETURN_AT_RISK_HOURS,
+            }
         query = request.GET.copy()
         query.pop("p", None)
         context = {
@@ -157,6 +178,9 @@ class ConversationAdmin(admin.ModelAdmin):
             "staff": list(staff_users()) if self.has_change_permission(request) else [],
             "can_change": self.has_change_permission(request),
             "now": at,
+            "counts": counts,
+            "returns": returns,
+            "here": request.get_full_path(),
         }
         return TemplateResponse(request, "workspace/inbox.html", context)
 
@@ -519,14 +543,17 @@ def _message_of(conversation: Conversation, value: str) -> Message:
     return message
 
 
-def composer_context(request: Any, conversation: Conversation) -> dict[str, Any]:
-    """The composer of ``conversation``: its templates, the marketplace's rules, and what was
-    typed, previewed or refused just before (once)."""
+def composer_context(
+    request: Any, conversation: Conversation, *, templates: list[Any] | None = None
+) -> dict[str, Any]:
+    """The composer of ``conversation``: its templates (``templates`` when the caller read
+    them for several conversations at once), the marketplace's rules, and what was typed,
+    previewed or refused just before (once)."""
     marketplace = conversation.marketplace
     state = composer_pop(request, conversation.pk) or {}
     return {
         "conversation": conversation,
-        "templates": templates_for(conversation),
+        "templates": templates_for(conversation) if templates is None else templates,
         "state": state,
         "rules": {
             "html": marketplace.html_allowed,

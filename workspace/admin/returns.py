@@ -13,11 +13,12 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -28,26 +29,10 @@ from cases.models import ReturnRequest
 from cases.services.returns import return_request_answer
 
 from ..counting import EstimatedCountPaginator
+from ..returns import AT_RISK_HOURS, clock_q, unanswered_q
 from .base import case_link
 
 ANSWER_PERMISSION = "cases.change_returnrequest"
-# Unanswered requests whose clock ends within this many hours are "at risk".
-AT_RISK_HOURS = 12
-
-
-def unanswered_q() -> Q:
-    """Valid requests still waiting for the seller's answer."""
-    return Q(decision="", is_valid=True)
-
-
-def clock_q(value: str, *, at: dt.datetime) -> Q | None:
-    if value == "overdue":
-        return unanswered_q() & Q(response_due_at__lt=at)
-    if value == "at_risk":
-        return unanswered_q() & Q(
-            response_due_at__gte=at, response_due_at__lt=at + dt.timedelta(hours=AT_RISK_HOURS)
-        )
-    return None
 
 
 class AnswerFilter(admin.SimpleListFilter):
@@ -291,11 +276,13 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         obj = self.get_object(request, str(object_id))
         if obj is None:
             raise Http404
-        page = reverse("admin:cases_returnrequest_change", args=[obj.pk])
+        page = _back(request, reverse("admin:cases_returnrequest_change", args=[obj.pk]))
         decision = request.POST.get("decision", "")
-        allowed = {ReturnDecision.AUTHORIZED, ReturnDecision.CLOSED, ReturnDecision.REJECTED}
-        if decision not in allowed:
-            messages.error(request, gettext("Choose an answer: authorise, close or reject."))
+        if decision not in ReturnDecision.values:
+            messages.error(
+                request,
+                gettext("Choose an answer: authorise, close, refund without a return or reject."),
+            )
             return HttpResponseRedirect(page)
         try:
             answered = return_request_answer(
@@ -313,4 +300,15 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             gettext("Return request %(id)s: %(decision)s.")
             % {"id": answered.external_id, "decision": answered.get_decision_display().lower()},
         )
-        return HttpResponseRedirect(reverse("admin:cases_returnrequest_changelist"))
+        return HttpResponseRedirect(_back(request, reverse("admin:cases_returnrequest_changelist")))
+
+
+def _back(request: Any, default: str) -> str:
+    """Where an answer returns to: its ``next`` (the inbox, say) when it is a page of this
+    site, ``default`` otherwise."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default

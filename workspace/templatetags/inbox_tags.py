@@ -55,7 +55,17 @@ def case_conversations(context: dict[str, Any], case: Any) -> list[dict[str, Any
     request = context.get("request")
     if request is None or not request.user.has_perm("messaging.view_conversation"):
         return []
+    from messaging.services import templates_for_each
+
+    threads = case_threads(case, at=timezone.now())
+    # The templates of every composer in one query (one per conversation otherwise).
+    templates = templates_for_each([thread.conversation for thread in threads])
     return [
-        {"thread": thread, "composer": composer_context(request, thread.conversation)}
-        for thread in case_threads(case, at=timezone.now())
+        {
+            "thread": thread,
+            "composer": composer_context(
+                request, thread.conversation, templates=templates[thread.conversation.pk]
+            ),
+        }
+        for thread in threads
     ]
