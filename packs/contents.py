@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from cases.choices import EventType
 from cases.events import RenderContext, local_time, render_actor, render_event
 from cases.models import Case, CaseEvent, Evidence, RefundRequest
+from cases.services.tracking import tracking_locations
 from marketplaces.calendars import calendar_for
 
 
@@ -79,12 +80,14 @@ def pack_contents(
     contents.shipments = list(
         case.order.shipments.order_by("pk").values_list("carrier", "tracking_number")
     )
+    events = list(CaseEvent.objects.filter(case=case).order_by("occurred_at", "pk"))
     context = RenderContext(
         tz=tz,
         evidence_names={e.pk: e.original_name for e in contents.evidence},
         refund_currencies={r.pk: r.currency for r in contents.refunds},
+        # a scan's place is read from its row (erasable), not from the audit trail
+        tracking_locations=tracking_locations(events),
     )
-    events = list(CaseEvent.objects.filter(case=case).order_by("occurred_at", "pk"))
     for event in events:
         rendered = render_event(event, context)
         internal = event.event_type == EventType.NOTE and (event.data or {}).get("internal", True)

@@ -43,6 +43,7 @@ from cases.services import (
     refund_decide,
     refund_request_create,
 )
+from cases.services.tracking import tracking_locations
 from intake.uploads import RawNamedUpload, StreamedUpload
 
 from ..filters import ApiFilterBackend, CaseFilter, narrowed_marketplace_ids
@@ -155,7 +156,18 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
     def _detail_response(self, status_code: int = status.HTTP_200_OK) -> Response:
         """The case as it is now (after a change: reloaded), with its ETag."""
         fresh = self._case(detailed=True)
-        data = CaseDetailSerializer(fresh, context=self.get_serializer_context()).data
+        context = {
+            **self.get_serializer_context(),
+            # the history in the case's time zone, with evidence names, refund currencies and
+            # scan places (read from their rows, erasable), from the parts already loaded
+            "render_context": RenderContext(
+                tz=fresh.marketplace.tz,
+                evidence_names={e.pk: e.original_name for e in fresh.evidence.all()},
+                refund_currencies={r.pk: r.currency for r in fresh.refund_requests.all()},
+                tracking_locations=tracking_locations(fresh.events.all()),
+            ),
+        }
+        data = CaseDetailSerializer(fresh, context=context).data
         headers = {"ETag": _etag(fresh)}
         if status_code == status.HTTP_201_CREATED:
             headers["Location"] = data["url"]
@@ -687,6 +699,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
                 tz=case.marketplace.tz,
                 evidence_names=dict(case.evidence.values_list("pk", "original_name")),
                 refund_currencies=dict(case.refund_requests.values_list("pk", "currency")),
+                tracking_locations=tracking_locations(page or []),
             ),
         }
         data = CaseEventSerializer(page, many=True, context=context).data

@@ -2,6 +2,7 @@
 ``tracking.event`` webhook."""
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
@@ -217,3 +218,24 @@ def test_a_nul_character_is_refused_not_stored(api, base):
     body = assert_problem(response, 400, "invalid")
     assert [(e["index"], e["field"]) for e in body["errors"]] == [(0, "location")]
     assert TrackingEvent.objects.count() == 0
+
+
+def test_the_case_history_shows_where_the_scan_happened(api, base, system_actor):
+    # the scan's place is read from its row (personal data, erasable), not from the audit trail
+    from tests.factories import open_case
+
+    tmall_order = order("T-7", placed_at=base - dt.timedelta(days=3))
+    late = open_case("late_shipment", actor=system_actor, order=tmall_order, opened_at=base)
+    shipment = {"marketplace": "tmall", "order": "T-7", "carrier": "SF Express"}
+    post(api, "/api/v1/shipments/", [{**shipment, "tracking_number": "SF7"}])
+    post(api, "/api/v1/tracking-events/", [scan("SF7", "1", "picked_up", base)])
+
+    def scan_lines(events):
+        return [e for e in events if e["type"] == "tracking_event"]
+
+    listed = scan_lines(api.get(f"/api/v1/cases/{late.reference}/events/").json()["results"])
+    history = scan_lines(api.get(f"/api/v1/cases/{late.reference}/").json()["history"])
+    for lines in (listed, history):
+        assert len(lines) == 1
+        assert "Shenzhen" in json.dumps(lines[0], ensure_ascii=False)
+    assert "Shenzhen" not in json.dumps(CaseEvent.objects.get(event_type="tracking_event").data)
