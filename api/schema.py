@@ -164,6 +164,9 @@ class ProblemAutoSchema(AutoSchema):
             sign = "" if minimum is not None and minimum >= 0 else "-?"
             fraction = rf"(\.\d{{1,{places}}})?" if places else ""
             schema["pattern"] = rf"^{sign}\d{{1,{digits}}}{fraction}$"
+        elif direction == "request" and isinstance(field, serializers.FileField):
+            # An empty file is refused at every door (it is no evidence): at least one byte.
+            schema["minLength"] = 1
         elif direction == "request" and isinstance(schema, dict):
             schema.update(text_rules(field, schema))
         return schema

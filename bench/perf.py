@@ -630,7 +630,9 @@ def sweep(args, raw: Raw) -> None:
         marketplaces=marketplaces, at=at, select="DISTINCT f.marketplace_id, f.id"
     )
     times, _ = alternate(
-        max(5, args.repeat // 2), lambda _i: deadline_sweep_run(at=at), lambda _i: raw.rows(sql, params)
+        max(5, args.repeat // 2),
+        lambda _i: deadline_sweep_run(at=at),
+        lambda _i: raw.rows(sql, params),
     )
     p50 = statistics.median(times["product"])
     report(

@@ -190,3 +190,28 @@ def test_a_scan_time_is_within_the_plausible_days_as_the_schema_says(
         body = assert_problem(response, 400, "invalid_value")
         assert [(e["index"], e["field"]) for e in body["errors"]] == [(0, "occurred_at")]
         assert not TrackingEvent.objects.exists()
+
+
+def test_an_empty_evidence_file_is_refused_as_the_schema_says(api, schema, system_actor):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cases.models import Evidence
+
+    # given
+    claim = open_case("damaged_item", actor=system_actor)
+    path = "/api/v1/cases/{reference}/evidence/"
+    file = component(schema, body_schema(schema, path))["properties"]["file"]
+
+    # when
+    response = api.post(
+        f"/api/v1/cases/{claim.reference}/evidence/",
+        {"file": SimpleUploadedFile("photo.jpg", b"", content_type="image/jpeg")},
+        format="multipart",
+    )
+
+    # then: refused in words, nothing stored, and the schema asks for at least one byte
+    body = assert_problem(response, 400, "empty_file")
+    assert body["errors"][0]["field"] == "file"
+    assert "empty" in body["detail"]
+    assert not Evidence.objects.filter(case=claim).exists()
+    assert (file["format"], file["minLength"]) == ("binary", 1)
