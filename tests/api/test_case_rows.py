@@ -98,3 +98,36 @@ def test_list_queries_do_not_grow_with_page_size(api, system_actor, agent, query
         counts.append(len(captured))
     assert counts[0] == counts[1]
     assert counts[0] <= 3
+
+
+def test_the_list_endpoint_writes_what_drf_would(api, tmall_client, system_actor, agent):
+    # The list reads its page as plain values (CaseRowWriter.values_row): each row must still
+    # be the one DRF's fields write from the case itself.
+    plain = open_case("cancellation", actor=system_actor)
+    claim = run(
+        open_case("damaged_item", actor=system_actor, marketplace="amazon_fr"),
+        ["request_evidence", "start_review"],
+        system_actor,
+    )
+    case_assign(case=claim, assignee=agent, actor=system_actor, door=Door.COMMAND)
+    escalated = run(open_case("wrong_item", actor=system_actor), ["escalate"], system_actor)
+
+    response = api.get("/api/v1/cases/?ordering=opened_at")
+
+    assert response.status_code == 200, response.content
+    listed = response.json()["results"]
+    client = tmall_client[0]
+    request = APIRequestFactory().get("/api/v1/cases/", HTTP_HOST="testserver")
+    context = {
+        "request": request,
+        "marketplace_codes": {m.pk: m.code for m in client.marketplaces.all()},
+        "now": timezone.now(),
+    }
+    cases = {c.reference: c for c in case_list(marketplace_ids=client.marketplace_ids())}
+    assert [row["reference"] for row in listed] == [
+        c.reference for c in sorted((plain, claim, escalated), key=lambda c: (c.opened_at, c.pk))
+    ]
+    for row in listed:
+        expected = drf_row(cases[row["reference"]], context)
+        assert list(row) == list(expected)
+        assert row == expected
