@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
+from django.utils import translation
 
 from api.problems import database_unavailable_problem, is_api_request
 
@@ -45,9 +46,12 @@ def outage_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
     if is_api_request(request):
         response: HttpResponse = database_unavailable_problem(request)
     else:
-        html = loader.get_template("503.html").render(
-            {"retry_after": settings.OUTAGE_RETRY_AFTER_SECONDS}
-        )
+        # The reader's language from the request itself (cookie, Accept-Language): where the
+        # failure is caught, the locale middleware may not have run yet, or already finished.
+        with translation.override(translation.get_language_from_request(request)):
+            html = loader.get_template("503.html").render(
+                {"retry_after": settings.OUTAGE_RETRY_AFTER_SECONDS}
+            )
         response = HttpResponse(html, status=503, content_type="text/html; charset=utf-8")
     response["Retry-After"] = retry_after()
     response["Cache-Control"] = "no-store"
