@@ -62,6 +62,7 @@ from .models import (
     TrackingEvent,
     evidence_storage,
 )
+from .services.tracking import EVENT_FIELDS
 
 ERASED = "[erased]"
 
@@ -188,16 +189,8 @@ ORDER_FIELDS = (
 )
 CASE_FIELDS = ("reference", "order__external_id", "kind", "state", "opened_at", "description")
 SHIPMENT_FIELDS = ("order__external_id", "carrier", "tracking_number", "lost_at", "created_at")
-TRACKING_EVENT_FIELDS = (
-    "carrier",
-    "tracking_number",
-    "carrier_event_id",
-    "status",
-    "occurred_at",
-    "location",
-    "raw_text",
-    "received_at",
-)
+# What the carrier sent (the import's own fields), and when it arrived.
+TRACKING_EVENT_FIELDS = (*EVENT_FIELDS, "received_at")
 EVIDENCE_FIELDS = (
     "pk",
     "case__reference",

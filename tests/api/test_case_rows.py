@@ -24,6 +24,16 @@ def drf_row(case: Case, context: dict) -> dict:
     return ApiModelSerializer.to_representation(serializer, case)
 
 
+def drf_context(client, *, host: str) -> dict:
+    """What the list's serializer context holds for ``client`` (request, codes, now)."""
+    request = APIRequestFactory().get("/api/v1/cases/", HTTP_HOST=host)
+    return {
+        "request": request,
+        "marketplace_codes": {m.pk: m.code for m in client.marketplaces.all()},
+        "now": timezone.now(),
+    }
+
+
 def test_list_rows_equal_drf_rows(tmall_client, system_actor, agent):
     # given cases with and without assignee, deadlines, escalation, on two marketplaces
     plain = open_case("cancellation", actor=system_actor)
@@ -35,12 +45,7 @@ def test_list_rows_equal_drf_rows(tmall_client, system_actor, agent):
     case_assign(case=claim, assignee=agent, actor=system_actor, door=Door.COMMAND)
     escalated = run(open_case("wrong_item", actor=system_actor), ["escalate"], system_actor)
     client = tmall_client[0]
-    request = APIRequestFactory().get("/api/v1/cases/", HTTP_HOST="localhost")
-    context = {
-        "request": request,
-        "marketplace_codes": {m.pk: m.code for m in client.marketplaces.all()},
-        "now": timezone.now(),
-    }
+    context = drf_context(client, host="localhost")
     rows = list(case_list(marketplace_ids=client.marketplace_ids()).order_by("pk"))
     assert [c.pk for c in rows] == sorted([plain.pk, claim.pk, escalated.pk])
     # when
@@ -117,12 +122,7 @@ def test_the_list_endpoint_writes_what_drf_would(api, tmall_client, system_actor
     assert response.status_code == 200, response.content
     listed = response.json()["results"]
     client = tmall_client[0]
-    request = APIRequestFactory().get("/api/v1/cases/", HTTP_HOST="testserver")
-    context = {
-        "request": request,
-        "marketplace_codes": {m.pk: m.code for m in client.marketplaces.all()},
-        "now": timezone.now(),
-    }
+    context = drf_context(client, host="testserver")
     cases = {c.reference: c for c in case_list(marketplace_ids=client.marketplace_ids())}
     assert [row["reference"] for row in listed] == [
         c.reference for c in sorted((plain, claim, escalated), key=lambda c: (c.opened_at, c.pk))
