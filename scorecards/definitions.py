@@ -22,7 +22,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import (
     BigIntegerField,
@@ -43,7 +43,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDate
-from django.db.models.lookups import LessThanOrEqual
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
@@ -84,6 +84,8 @@ class Window:
     observed_at: dt.datetime
     calendar: BusinessCalendar
     parameters: dict[str, Any] = field(default_factory=dict)
+    # Only these rows (the daily facts' clock: the rows a moment of the clock can flip).
+    only: Q | None = None
 
     @classmethod
     def of(
@@ -118,6 +120,49 @@ class Counts:
     numerator: int
     denominator: int
     value: Decimal | None
+
+
+@dataclass(frozen=True)
+class ClockMoment:
+    """A moment at which the clock alone can change how a row is counted: the value of
+    ``fields`` (the first that is set) plus ``offset``; for a date field, the start of the local
+    day after it plus ``offset``. Times the system records (a pickup, an answer) are not
+    moments: they are never later than their write, and a write marks its day."""
+
+    fields: tuple[str, ...]
+    offset: dt.timedelta = dt.timedelta(0)
+    is_date: bool = False
+
+    def between(self, window: Window, start: dt.datetime, end: dt.datetime) -> Q | None:
+        """The rows whose moment falls in ``start`` .. ``end`` (a millisecond wider on both
+        sides: a row flipped by no moment in the span counts the same at both ends); None
+        when no row's can."""
+        if self.is_date:
+            # The days whose next day starts (plus the offset) within the span: most often
+            # none, as a span of a few minutes rarely holds a midnight.
+            calendar = window.calendar
+            first = calendar.local_date(start - self.offset) - 2 * DAY
+            last = calendar.local_date(end - self.offset)
+            margin = dt.timedelta(milliseconds=1)
+            days = [
+                first + n * DAY
+                for n in range((last - first).days + 1)
+                if start - margin
+                <= calendar.start_of_day(first + (n + 1) * DAY) + self.offset
+                <= end + margin
+            ]
+            if not days:
+                return None
+            return Q(**{f"{self.fields[0]}__gte": days[0], f"{self.fields[0]}__lte": days[-1]})
+        margin = dt.timedelta(milliseconds=1)
+        low, high = start - self.offset - margin, end - self.offset + margin
+        if len(self.fields) == 1:
+            return Q(**{f"{self.fields[0]}__gte": low, f"{self.fields[0]}__lte": high})
+        value = Coalesce(*self.fields)
+        kind = DateTimeField()
+        return Q(GreaterThanOrEqual(value, Value(low, output_field=kind))) & Q(
+            LessThanOrEqual(value, Value(high, output_field=kind))
+        )
 
 
 @dataclass(frozen=True)
@@ -234,6 +279,26 @@ class MetricDefinition:
             return None
         return window.calendar.start_of_day(day + DAY) + self.settle_lag
 
+    def clock_moments(self, window: Window) -> tuple[ClockMoment, ...] | None:
+        """Every moment at which the clock alone can change how one row is counted, so that
+        a day's fact plus the rows flipped since it was computed gives the day's counts now.
+        ``()``: the clock flips a day's rows only at its ``settles_at``. ``None``: not said
+        (a day not settled is counted from its rows)."""
+        return None
+
+    def day_rows(self, window: Window) -> QuerySet | None:
+        """``counts_by_day`` as one aggregate query (its rows read by ``day_counts``), where
+        the metric counts in one query; None otherwise."""
+        return None
+
+    def day_counts(self, row: dict[str, Any]) -> DayCounts:
+        raise NotImplementedError
+
+    def judged(self, window: Window) -> QuerySet:
+        """``base`` narrowed to ``window.only`` when the window says so."""
+        rows = cast(Any, self).base(window)
+        return rows if window.only is None else rows.filter(window.only)
+
     def problems(self, window: Window) -> QuerySet:
         """The rows behind the metric that hurt the score, worst or most recent first."""
         raise NotImplementedError
@@ -260,8 +325,11 @@ class RatioMetric(MetricDefinition):
         )
 
     def counts_by_day(self, window: Window) -> list[DayCounts]:
-        rows = (
-            self.base(window)
+        return [self.day_counts(r) for r in self.day_rows(window)]
+
+    def day_rows(self, window: Window) -> QuerySet:
+        return (
+            self.judged(window)
             .annotate(fact_day=self.fact_day(window))
             .values("fact_day")
             .order_by()
@@ -271,16 +339,10 @@ class RatioMetric(MetricDefinition):
                 **self.extra_aggregate(window),
             )
         )
-        return [
-            DayCounts(
-                _day_of(r["fact_day"]),
-                _day_of(r["fact_day"]),
-                r["numerator"],
-                r["denominator"],
-                r.get("extra"),
-            )
-            for r in rows
-        ]
+
+    def day_counts(self, row: dict[str, Any]) -> DayCounts:
+        day = _day_of(row["fact_day"])
+        return DayCounts(day, day, row["numerator"], row["denominator"], row.get("extra"))
 
     def extra_aggregate(self, window: Window) -> dict[str, Any]:
         return {}
@@ -309,7 +371,7 @@ class AverageDurationMetric(MetricDefinition):
 
     def counts_by_day(self, window: Window) -> list[DayCounts]:
         rows = (
-            self.base(window)
+            self.judged(window)
             .annotate(fact_day=self.fact_day(window))
             .values("fact_day")
             .order_by()
@@ -482,7 +544,7 @@ class PlatformAssistanceRate(RatioMetric):
     def counts_by_day(self, window: Window) -> list[DayCounts]:
         # Opened cases count from their day; an escalation from the day it happened, so that
         # the facts answer a window that ended before a later escalation.
-        base = self.base(window).annotate(fact_day=self.fact_day(window))
+        base = self.judged(window).annotate(fact_day=self.fact_day(window))
         opened = base.values("fact_day").order_by().annotate(n=Count("pk"))
         escalated = (
             base.filter(self.hit(window))
@@ -534,6 +596,9 @@ class CarrierPickup24hRate(RatioMetric):
         return Q(
             picked_up_at__lt=window.observed_at, picked_up_at__lte=plus("placed_at", 24 * HOUR)
         )
+
+    def clock_moments(self, window: Window) -> tuple[ClockMoment, ...] | None:
+        return (ClockMoment(("placed_at",), 24 * HOUR),)
 
     def problems(self, window: Window) -> QuerySet:
         return super().problems(window).order_by("-placed_at", "-pk")
@@ -649,6 +714,9 @@ class LateShipmentRate(RatioMetric):
     def hit(self, window: Window) -> Q:
         return _shipped_late_by_day(window)
 
+    def clock_moments(self, window: Window) -> tuple[ClockMoment, ...] | None:
+        return ()  # at the end of the promised day: the day's own settling moment
+
     def problems(self, window: Window) -> QuerySet:
         return super().problems(window).order_by("-promised_ship_date", "-pk")
 
@@ -742,6 +810,9 @@ class ReturnDissatisfactionRate(RatioMetric):
         )
         return late | Q(rejection_overturned_at__lt=seen) | Q(negative_feedback_at__lt=seen)
 
+    def clock_moments(self, window: Window) -> tuple[ClockMoment, ...] | None:
+        return (ClockMoment(("requested_at",), 48 * HOUR),)
+
     def problems(self, window: Window) -> QuerySet:
         return super().problems(window).select_related("order").order_by("-requested_at", "-pk")
 
@@ -779,6 +850,9 @@ class ContactResponseRate(RatioMetric):
 
     def hit(self, window: Window) -> Q:
         return Q(answered_at__lte=plus("received_at", 24 * HOUR))
+
+    def clock_moments(self, window: Window) -> tuple[ClockMoment, ...] | None:
+        return (ClockMoment(("received_at",), 24 * HOUR),)
 
     def problems(self, window: Window) -> QuerySet:
         return super().problems(window).order_by("-received_at", "-pk")
@@ -854,9 +928,12 @@ class OrderQualityScore(MetricDefinition):
         return Counts(numerator, denominator, value)
 
     def counts_by_day(self, window: Window) -> list[DayCounts]:
+        return [self.day_counts(r) for r in self.day_rows(window)]
+
+    def day_rows(self, window: Window) -> QuerySet:
         # Unweighted per day: the weight of a day depends on the window it is read in.
-        rows = (
-            self.base(window)
+        return (
+            self.judged(window)
             .annotate(fact_day=self.fact_day(window))
             .values("fact_day")
             .order_by()
@@ -866,16 +943,10 @@ class OrderQualityScore(MetricDefinition):
                 extra=Max("promised_ship_date"),
             )
         )
-        return [
-            DayCounts(
-                _day_of(r["fact_day"]),
-                _day_of(r["fact_day"]),
-                int(r["points"] or 0),
-                r["orders"],
-                r["extra"],
-            )
-            for r in rows
-        ]
+
+    def day_counts(self, row: dict[str, Any]) -> DayCounts:
+        day = _day_of(row["fact_day"])
+        return DayCounts(day, day, int(row["points"] or 0), row["orders"], row["extra"])
 
     def combine(self, window: Window, days: list[DayCounts]) -> Counts:
         tiers = sorted(_recency_weights(window))
@@ -891,6 +962,9 @@ class OrderQualityScore(MetricDefinition):
         # An order is judged late once its promised day is over, which may be after its own day.
         last = max(day, extra) if isinstance(extra, dt.date) else day
         return window.calendar.start_of_day(last + DAY)
+
+    def clock_moments(self, window: Window) -> tuple[ClockMoment, ...] | None:
+        return (ClockMoment(("promised_ship_date",), is_date=True),)  # judged late from then
 
     def problems(self, window: Window) -> QuerySet:
         return self.base(window).filter(quality_score__lt=100).order_by("quality_score", "-pk")
@@ -934,6 +1008,9 @@ class FaireLateShipments(RatioMetric):
     def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
         calendar = window.calendar
         return calendar.start_of_day(calendar.add_business_days(day, 1))
+
+    def clock_moments(self, window: Window) -> tuple[ClockMoment, ...] | None:
+        return ()  # late from the next business day's start: the day's settling moment
 
     def hit(self, window: Window) -> Q:
         return Q(late_from__lte=window.observed_at) & (
@@ -1058,7 +1135,13 @@ class FaireMissedMessages(RatioMetric):
     def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
         calendar = window.calendar
         business_days = int(window.parameters.get("business_days", 2))
-        return calendar.start_of_day(calendar.add_business_days(day, business_days) + DAY)
+        # The first moment after the answer was due (23:59:59 of the last day): the rows of
+        # the day are judged from then on, all at once.
+        due = calendar.end_of_day(calendar.add_business_days(day, business_days))
+        return due + dt.timedelta(microseconds=1)
+
+    def clock_moments(self, window: Window) -> tuple[ClockMoment, ...] | None:
+        return ()
 
     def hit(self, window: Window) -> Q:
         return Q(answer_due_at__lt=window.observed_at) & (
@@ -1091,6 +1174,9 @@ class AbnormalLogisticsRate(RatioMetric):
     code: str = "abnormal_logistics_rate"
     anchor: str = "placed_at"
     fact_parameters: tuple[str, ...] = ("no_scan_hours", "promised_delivery_hours")
+    # The clock moves the counts (``settles_at`` says until when): a day with orders but none
+    # judged yet gets a fact too, which the clock then moves.
+    settle_lag: dt.timedelta | None = 24 * HOUR
     label: str = "Abnormal logistics progress rate"
     columns: tuple = (*ORDER_COLUMNS, ("last_scan_at", "last_tracking_event_at"))
 
@@ -1141,6 +1227,16 @@ class AbnormalLogisticsRate(RatioMetric):
         if isinstance(extra, dt.datetime):
             moment = max(moment, extra + no_scan + dt.timedelta(microseconds=1))
         return moment
+
+    def clock_moments(self, window: Window) -> tuple[ClockMoment, ...] | None:
+        return (
+            ClockMoment(("placed_at",), 24 * HOUR),
+            ClockMoment(("placed_at",), self.hours(window, "promised_delivery_hours", 120)),
+            ClockMoment(
+                ("last_tracking_event_at", "picked_up_at"),
+                self.hours(window, "no_scan_hours", 72),
+            ),
+        )
 
     def problems(self, window: Window) -> QuerySet:
         return super().problems(window).order_by("-placed_at", "-pk")
@@ -1244,6 +1340,9 @@ class PerfectOrderPercentage(RatioMetric):
     def settles_at(self, window: Window, day: dt.date, extra: Any = None) -> dt.datetime | None:
         return window.calendar.start_of_day(_latest_promised(extra, day) + DAY)
 
+    def clock_moments(self, window: Window) -> tuple[ClockMoment, ...] | None:
+        return (ClockMoment(("promised_ship_date",), is_date=True),)
+
     def problems(self, window: Window) -> QuerySet:
         return super().problems(window).order_by("-placed_at", "-pk")
 
@@ -1314,7 +1413,7 @@ class SellerFeedbackRating(MetricDefinition):
 
     def counts_by_day(self, window: Window) -> list[DayCounts]:
         rows = (
-            self.base(window)
+            self.judged(window)
             .annotate(fact_day=self.fact_day(window))
             .values("fact_day")
             .order_by()

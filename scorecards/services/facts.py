@@ -13,8 +13,11 @@ How they stay exact:
   running it twice, or missing a run, never counts a change twice or loses one.
 * **The clock.** Some rules turn on time alone (24 hours to pick up, a promised day that ends).
   Each fact says when its day *settles* (``settles_at``: after it, only a write can change the
-  counts); a fact computed before that moment is counted from the rows by a read and
-  recomputed by the job once the moment has passed.
+  counts), and each such metric names the moments at which the clock flips one row
+  (``clock_moments``: the order time plus 24 hours, the last scan plus the silence allowed...).
+  A read of a fact computed before its day settled adds what the clock changed since: the rows
+  with a moment in between, counted now minus counted as the fact saw them (a few rows, found
+  by index). The job recomputes such facts every few minutes and once the day has settled.
 * **Basis.** Facts are computed under a marketplace's time zone, calendar version and the
   parameters that change a day's counts. A fact basis other than the current one, or a window
   starting before the days the facts cover, is counted from the rows.
@@ -33,17 +36,25 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from marketplaces.calendars import calendar_for
 from marketplaces.models import Marketplace
 
-from ..definitions import DAY, METRICS, Counts, DayCounts, MetricDefinition, Window
+from ..definitions import (
+    DAY,
+    METRICS,
+    ClockMoment,
+    Counts,
+    DayCounts,
+    MetricDefinition,
+    Window,
+)
 from ..models import MetricPolicy, ScorecardFact, ScorecardFactBasis, ScorecardFactMark
 
 # Days back from today a first build covers: any window up to 365 days, with room.
@@ -53,6 +64,9 @@ RUN_GAP_DAYS = 7
 # Metrics every marketplace keeps facts for (the support dashboard's two rates).
 ALWAYS = ("refund_rejection_rate", "platform_assistance_rate")
 EPSILON = dt.timedelta(microseconds=1)
+# A fact the clock can still move is recomputed once it is this old (a read adds the rows the
+# clock flipped since it was computed: the older, the more rows).
+UNSETTLED_REFRESH = dt.timedelta(minutes=5)
 # Within facts_reading(), facts are read this many days back at least (a page's trends).
 READ_AHEAD_DAYS = 120
 
@@ -80,6 +94,7 @@ def span_window(window: Window, first: dt.date, last: dt.date, observed: dt.date
         observed,
         calendar,
         window.parameters,
+        window.only,
     )
 
 
@@ -198,7 +213,7 @@ def facts_counts(
         ]
     if usable:
         marketplaces = {items[i][1].marketplace.pk: items[i][1].marketplace for i in usable}
-        facts = _facts(items, usable)
+        facts = _facts(items, usable, now)
         marked = _marks(marketplaces)
         live: dict[tuple, list[DayCounts]] = {}  # the same days of the same metric, counted once
         for i in usable:
@@ -211,11 +226,19 @@ def facts_counts(
     return [results.get(i) or d.counts(w) for i, (d, w) in enumerate(items)]
 
 
-def _facts(items: list[tuple[MetricDefinition, Window]], usable: list[int]) -> dict:
+def _facts(
+    items: list[tuple[MetricDefinition, Window]], usable: list[int], now: dt.datetime
+) -> dict:
     """The facts rows per (marketplace id, metric) over the items' days (one query; within
-    ``facts_reading()`` kept, and read a little wider, for the next scorecards of the page)."""
+    ``facts_reading()`` kept, and read a little wider, for the next scorecards of the page).
+    A fact settled and computed before ``now`` comes without its two moments (None): it holds
+    as it is, and the moments would be thousands of time-zone conversions a page."""
     cache = _reading.get()
     stored: dict = cache.setdefault("facts", {}) if cache is not None else {}
+    if cache is not None and cache.get("facts_now", now) > now:
+        stored.clear()  # read for a later moment: a fact computed in between is not held
+    if cache is not None:
+        cache["facts_now"] = now
     needed: dict[tuple[int, str], tuple[dt.date, dt.date]] = {}
     for i in usable:
         definition, window = items[i]
@@ -233,26 +256,39 @@ def _facts(items: list[tuple[MetricDefinition, Window]], usable: list[int]) -> d
         if cache is not None:
             first = min(first, last - dt.timedelta(days=READ_AHEAD_DAYS))
         found: dict[tuple[int, str], list[tuple]] = {key: [] for key in missing}
-        for row in ScorecardFact.objects.filter(
-            marketplace_id__in={key[0] for key in missing},
-            metric__in={key[1] for key in missing},
-            day__gte=first,
-            day__lte=last,
-        ).values_list(
-            "marketplace_id",
-            "metric",
-            "day",
-            "known_day",
-            "numerator",
-            "denominator",
-            "settles_at",
-            "computed_at",
+        for row in (
+            ScorecardFact.objects.filter(
+                marketplace_id__in={key[0] for key in missing},
+                metric__in={key[1] for key in missing},
+                day__gte=first,
+                day__lte=last,
+            )
+            .annotate(
+                settles=_unless_held("settles_at", now), computed=_unless_held("computed_at", now)
+            )
+            .values_list(
+                "marketplace_id",
+                "metric",
+                "day",
+                "known_day",
+                "numerator",
+                "denominator",
+                "settles",
+                "computed",
+            )
         ):
             if (row[0], row[1]) in found:
                 found[(row[0], row[1])].append(row[2:])
         for key, rows in found.items():
             stored[key] = (first, last, rows)
     return defaultdict(list, {key: stored[key][2] for key in needed})
+
+
+def _unless_held(name: str, now: dt.datetime) -> Case:
+    held = (Q(settles_at__isnull=True) | Q(computed_at__gte=F("settles_at"))) & Q(
+        computed_at__lt=now
+    )
+    return Case(When(held, then=Value(None)), default=F(name), output_field=DateTimeField())
 
 
 def _basis_holds(
@@ -277,30 +313,102 @@ def _from_facts(
 ) -> Counts:
     first, last = window.first_day, window.as_of
     live = {d for d in marked if first <= d <= last}
+    moments = definition.clock_moments(window)
+    kept, moving = _held_and_moving(window, rows, live, moments, now)
+    kept = [d for d in kept if d.day not in live]
+    cache = live_cache if live_cache is not None else {}
+    # Variants of one metric (Amazon's 7/30/90-day contacts) share what they count.
+    variant = (
+        type(definition),
+        window.marketplace.pk,
+        window.observed_at,
+        json.dumps(window.parameters, sort_keys=True, default=str),
+    )
+    if live:
+        key: tuple = (*variant, frozenset(live))
+        if key not in cache:
+            cache[key] = days_counted(definition, window, live, window.observed_at)
+        kept += cache[key]
+    for computed_at, days in moving.items():
+        days -= live
+        if days:
+            key = (*variant, frozenset(days), computed_at)
+            if key not in cache:
+                cache[key] = _clock_moved(definition, window, days, computed_at, moments or ())
+            kept += cache[key]
+    return definition.combine(window, kept)
+
+
+def _held_and_moving(
+    window: Window,
+    rows: list[tuple],
+    live: set[dt.date],
+    moments: tuple[ClockMoment, ...] | None,
+    now: dt.datetime,
+) -> tuple[list[DayCounts], dict[dt.datetime, set[dt.date]]]:
+    """The window's facts as they are, and the days among them the clock may have moved
+    since, by the moment their fact was computed; adds to ``live`` the days to count from
+    the rows."""
+    first, last = window.first_day, window.as_of
+    moving: dict[dt.datetime, set[dt.date]] = defaultdict(set)
     kept: list[DayCounts] = []
     for day, known_day, numerator, denominator, settles_at, computed_at in rows:
         if not first <= day <= last or known_day > last:
             continue
-        if computed_at >= now or (settles_at is not None and computed_at < settles_at):
-            # Computed while the clock could still change it, or not before this read.
-            live.add(day)
-        else:
-            kept.append(DayCounts(day, known_day, numerator, denominator))
-    kept = [d for d in kept if d.day not in live]
-    if live:
-        # Variants of one metric (Amazon's 7/30/90-day contacts) share their live days.
-        key = (
-            type(definition),
-            window.marketplace.pk,
-            frozenset(live),
-            window.observed_at,
-            json.dumps(window.parameters, sort_keys=True, default=str),
-        )
-        cache = live_cache if live_cache is not None else {}
-        if key not in cache:
-            cache[key] = days_counted(definition, window, live, window.observed_at)
-        kept += cache[key]
-    return definition.combine(window, kept)
+        if computed_at is not None:  # None: settled, computed before this read (``_facts``)
+            if computed_at >= now:
+                live.add(day)  # not before this read: an event of this instant may be out
+                continue
+            if settles_at is not None and computed_at < settles_at:
+                # Computed while the clock could still change it.
+                if moments is None or (not moments and window.observed_at >= settles_at):
+                    live.add(day)
+                    continue
+                if moments:
+                    moving[computed_at].add(day)
+        kept.append(DayCounts(day, known_day, numerator, denominator))
+    return kept, moving
+
+
+def _clock_moved(
+    definition: MetricDefinition,
+    window: Window,
+    days: set[dt.date],
+    computed_at: dt.datetime,
+    moments: tuple[ClockMoment, ...],
+) -> list[DayCounts]:
+    """What the clock changed in ``days`` since their facts were computed: the rows a moment
+    of the clock flipped in between, counted now, minus the same rows counted as the facts
+    saw them (two small queries on indexed moments instead of every row of the days)."""
+    seen_then = computed_at + EPSILON  # as ``_write`` counted them
+    seen_now = window.observed_at
+    if seen_now <= seen_then:
+        return []
+    spans = [q for m in moments if (q := m.between(window, seen_then, seen_now)) is not None]
+    if not spans:
+        return []  # no moment of the clock in between: the facts hold as they are
+    flipped = Q()
+    for span in spans:
+        flipped |= span
+    narrowed = replace(window, only=flipped)
+    first, last = min(days), max(days)
+    now_rows = definition.day_rows(span_window(narrowed, first, last, seen_now))
+    then_rows = definition.day_rows(span_window(narrowed, first, last, seen_then))
+    if now_rows is None or then_rows is None:
+        now_counts = days_counted(definition, narrowed, days, seen_now)
+        then_counts = days_counted(definition, narrowed, days, seen_then)
+    else:
+        # Both moments in one statement (UNION ALL), told apart by ``side``.
+        now_counts, then_counts = [], []
+        for row in now_rows.annotate(side=Value(1)).union(
+            then_rows.annotate(side=Value(0)), all=True
+        ):
+            (now_counts if row["side"] else then_counts).append(definition.day_counts(row))
+    return [d for d in now_counts if d.day in days] + [
+        DayCounts(d.day, d.known_day, -d.numerator, -d.denominator)
+        for d in then_counts
+        if d.day in days
+    ]
 
 
 # -- the job ----------------------------------------------------------------------------------
@@ -436,8 +544,12 @@ def facts_refresh(
                 b.metric: b for b in ScorecardFactBasis.objects.filter(marketplace=marketplace)
             }
             stale: dict[str, set[dt.date]] = defaultdict(set)
+            settled_since = Q(settles_at__lte=now, computed_at__lt=F("settles_at"))
+            # Not settled: a read adds what the clock flipped since; recomputed now and then
+            # so that this stays a few rows.
+            moving = Q(settles_at__gt=now, computed_at__lte=now - UNSETTLED_REFRESH)
             for metric, day in ScorecardFact.objects.filter(
-                marketplace=marketplace, settles_at__lte=now, computed_at__lt=F("settles_at")
+                settled_since | moving, marketplace=marketplace
             ).values_list("metric", "day"):
                 stale[metric].add(day)
             for code, parameters in _maintained(marketplace).items():
