@@ -56,7 +56,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             invalid_key_sent(address)
             raise exceptions.AuthenticationFailed(_("This API key is not valid.")) from exc
         prefix = keys.prefix_of(key)
-        client = ApiClient.objects.filter(key_prefix=prefix).first() if prefix else None
+        client = ApiClient.objects.with_marketplaces(key_prefix=prefix) if prefix else None
         if client is None or not constant_time_compare(client.key_hash, keys.digest(key)):
             invalid_key_sent(address)
             raise exceptions.AuthenticationFailed(_("This API key is not valid."))

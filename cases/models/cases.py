@@ -203,6 +203,11 @@ class Case(WorkflowTransitions, ConcurrentTransitionMixin, models.Model):  # typ
         return self.kind in CLAIM_KINDS
 
     def has_valid_evidence(self) -> bool:
+        # A case read with its evidence (the API's detail lists what the client may do next)
+        # answers from the rows it holds rather than asking the database again.
+        loaded = getattr(self, "_prefetched_objects_cache", {}).get("evidence")
+        if loaded is not None:
+            return any(item.review_status != ReviewStatus.REJECTED for item in loaded)
         return self.evidence.exclude(review_status=ReviewStatus.REJECTED).exists()
 
     def is_late_by(self, days: int, *, at: dt.datetime) -> bool:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from api.models import ApiClient
 from cases.models import Case, CaseEvent
+from marketplaces.models import Marketplace
 from tests.api.conftest import http, make_client, order
 from tests.factories import open_case
 
@@ -216,3 +217,53 @@ def test_the_address_behind_trusted_proxies_is_the_one_counted(tmall_client, set
         "/api/v1/cases/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"
     )
     assert_problem(again, 429, "throttled")
+
+
+def test_a_key_and_its_marketplaces_are_read_in_one_query(tmall_client, django_assert_num_queries):
+    # given a client of Tmall and Amazon whose "last used" is fresh
+    client, key = tmall_client
+    api = http(key)
+    api.get("/api/v1/marketplaces/")
+    # when it lists its orders: one query for the key, its client and marketplaces, one page
+    with django_assert_num_queries(2):
+        response = api.get("/api/v1/orders/?marketplace=tmall")
+    assert response.status_code == 200
+    # then the marketplaces are the client's, in their usual order (by name)
+    found = ApiClient.objects.with_marketplaces(key_prefix=client.key_prefix)
+    assert found is not None and found.pk == client.pk
+    assert list(found.marketplaces_by_code()) == [
+        m.code for m in client.marketplaces.order_by("name")
+    ]
+
+
+def test_a_client_with_no_marketplace_authenticates_and_sees_nothing(db):
+    # given a client whose marketplaces were all taken away
+    client, key = make_client("bare", [])
+    # when it calls: its key still works, and it sees no case nor marketplace
+    assert http(key).get("/api/v1/cases/").json()["results"] == []
+    assert http(key).get("/api/v1/marketplaces/").json() == []
+    found = ApiClient.objects.with_marketplaces(key_prefix=client.key_prefix)
+    assert found is not None and found.marketplaces_by_code() == {}
+
+
+def test_a_key_revoked_between_two_requests_is_refused_at_the_second(tmall_client):
+    # given a key that just worked (nothing of it is kept between requests)
+    client, key = tmall_client
+    api = http(key)
+    assert api.get("/api/v1/cases/").status_code == 200
+    # when it is revoked, by another process (a plain UPDATE)
+    ApiClient.objects.filter(pk=client.pk).update(revoked_at=timezone.now())
+    # then its next request is refused, and an unknown prefix is refused too
+    assert_problem(api.get("/api/v1/cases/"), 401, "authentication_failed")
+    assert ApiClient.objects.with_marketplaces(key_prefix="zzzzzzzz") is None
+
+
+def test_a_marketplace_taken_from_a_client_is_out_of_its_scope_at_the_next_request(
+    system_actor, tmall_client
+):
+    client, key = tmall_client
+    case = open_case("cancellation", actor=system_actor, marketplace="tmall")
+    api = http(key)
+    assert api.get(f"/api/v1/cases/{case.reference}/").status_code == 200
+    client.marketplaces.remove(Marketplace.objects.get(code="tmall"))
+    assert api.get(f"/api/v1/cases/{case.reference}/").status_code == 404

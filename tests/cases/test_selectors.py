@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from cases.choices import ReviewStatus
 from cases.models import Case
 from cases.selectors import (
     case_by_reference,
@@ -17,7 +18,7 @@ from cases.selectors import (
     open_cases_q,
     overdue_q,
 )
-from cases.services import evidence_request_create
+from cases.services import evidence_request_create, evidence_review
 from marketplaces.models import Marketplace
 from tests.factories import add_photo, open_case, run
 
@@ -107,3 +108,33 @@ def test_a_part_is_found_only_within_its_case(system_actor):
     assert case_evidence(case=other, pk=photo.pk) == photo
     assert case_evidence_request(case=other, pk=request.pk) == request
     assert case_refund_request(case=other, pk=refund.pk) == refund
+
+
+def test_a_case_read_with_its_evidence_judges_valid_evidence_from_it(
+    system_actor, django_assert_num_queries
+):
+    # given a claim whose only photo was rejected
+    case = run(open_case("damaged_item", actor=system_actor), ["request_evidence"], system_actor)
+    photo = add_photo(case, system_actor)
+    evidence_review(
+        evidence=photo,
+        status=ReviewStatus.REJECTED,
+        reason="blurred",
+        actor=system_actor,
+        door="command",
+    )
+    found = case_by_reference(
+        reference=case.reference, marketplace_ids=[case.marketplace_id], with_parts=True
+    )
+    # then the rows read with it answer, with no query, as the database does
+    with django_assert_num_queries(0):
+        assert found.has_valid_evidence() is False
+    assert Case.objects.get(pk=case.pk).has_valid_evidence() is False
+    # and an accepted file makes the evidence valid both ways
+    add_photo(case, system_actor, seed=7)
+    found = case_by_reference(
+        reference=case.reference, marketplace_ids=[case.marketplace_id], with_parts=True
+    )
+    with django_assert_num_queries(0):
+        assert found.has_valid_evidence() is True
+    assert Case.objects.get(pk=case.pk).has_valid_evidence() is True
