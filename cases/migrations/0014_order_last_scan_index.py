@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0013_evidence_stored_sha256'),
-        ('marketplaces', '0005_tracking_rules_pack_video_limit'),
+        ("cases", "0013_evidence_stored_sha256"),
+        ("marketplaces", "0005_tracking_rules_pack_video_limit"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(models.F('marketplace'), django.db.models.functions.comparison.Coalesce('last_tracking_event_at', 'picked_up_at'), name='order_mkt_last_scan'),
+            model_name="order",
+            index=models.Index(
+                models.F("marketplace"),
+                django.db.models.functions.comparison.Coalesce(
+                    "last_tracking_event_at", "picked_up_at"
+                ),
+                name="order_mkt_last_scan",
+            ),
         ),
     ]

@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0014_order_last_scan_index'),
-        ('marketplaces', '0005_tracking_rules_pack_video_limit'),
+        ("cases", "0014_order_last_scan_index"),
+        ("marketplaces", "0005_tracking_rules_pack_video_limit"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['marketplace', 'opened_at'], include=('kind',), name='case_mkt_opened_kind'),
+            model_name="case",
+            index=models.Index(
+                fields=["marketplace", "opened_at"], include=("kind",), name="case_mkt_opened_kind"
+            ),
         ),
     ]

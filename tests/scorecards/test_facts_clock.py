@@ -54,9 +54,7 @@ def _clock_data() -> None:
         )
         # Due to ship today, not shipped: late once today is over.
         today = NOW.astimezone(market.tz).date()
-        _order(
-            market, f"{market.code}-due", placed_at=NOW - 30 * HOUR, promised_ship_date=today
-        )
+        _order(market, f"{market.code}-due", placed_at=NOW - 30 * HOUR, promised_ship_date=today)
         # A question of yesterday not answered: its 24 hours end in 15 minutes.
         messages(market, {"direction": "in", "sent_at": NOW - 24 * HOUR + 15 * MINUTE})
 
