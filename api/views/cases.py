@@ -145,6 +145,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
             reference=self.kwargs["reference"],
             marketplace_ids=self.marketplace_ids,
             with_parts=detailed,
+            marketplaces={m.pk: m for m in self.marketplaces.values()},
         )
         if case is None:
             raise NotFound(
