@@ -208,12 +208,25 @@ class _FiltersCopiedLightly(dict):
         return copies
 
 
+_FORM_CLASSES: dict[type[django_filters.FilterSet], type[forms.Form]] = {}
+
+
 class StrictFilterSet(django_filters.FilterSet):
     """A parameter given with no value (``?due_after=``) is an error, not silently ignored."""
 
     @classmethod
     def get_filters(cls) -> dict[str, django_filters.Filter]:
         return _FiltersCopiedLightly(super().get_filters())
+
+    def get_form_class(self) -> type[forms.Form]:
+        """The form of the declared filters, built once per filter set: no field depends on
+        the request (Django copies the fields into each form), and building it per request
+        (a form field per filter, its label looked up) was a third of the filters' cost."""
+        built = _FORM_CLASSES.get(type(self))
+        if built is None:
+            built = super().get_form_class()
+            _FORM_CLASSES[type(self)] = built
+        return built
 
     def is_valid(self) -> bool:
         valid: bool = super().is_valid()

@@ -29,10 +29,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
+
+from marketplaces.models import Marketplace
 
 from . import workflows
 from .actors import Actor
@@ -40,7 +43,8 @@ from .choices import ActorType, Door
 from .deadlines import DEADLINE_FIELDS, DEADLINE_INPUTS, compute_deadlines
 from .errors import CaseRefused, ErrorCode, TransitionOption, TransitionRefused
 from .events import CaseEventPayload, DeadlinesRecomputed, Transitioned
-from .models import Case, CaseEvent
+from .models import Case, CaseEvent, Order
+from .rows import ModelColumns, fetch
 from .signals import case_event_recorded
 
 BATCH_CHUNK = 500
@@ -180,19 +184,42 @@ def _snapshot(case: Case) -> dict[str, Any]:
 
 
 def _lock(pk: int) -> Case:
-    try:
-        # Typed here: Case's manager reaches mypy as Any (the model's transition base class is
-        # built at run time from the workflow table).
-        case: Case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("marketplace", "order__marketplace")
-            .get(pk=pk)
-        )
-    except Case.DoesNotExist as exc:
+    """The case ``pk``, its row locked until the transaction ends, with its marketplace and
+    order (whose marketplace is the case's), in one statement read by ``cases.rows``: every
+    change of every door starts here, and the ORM's compiling of this four-table join cost
+    more than the database's work."""
+    if connection.features.has_select_for_update and not connection.in_atomic_block:
+        raise TransactionManagementError("a case is locked inside a transaction only")
+    case_columns, order_columns, marketplace_columns = _LOCK_COLUMNS
+    quote = connection.ops.quote_name
+    lock = ""
+    if connection.features.has_select_for_update:
+        of = ("c",) if connection.features.has_select_for_update_of else ()
+        lock = connection.ops.for_update_sql(of=of)
+    found = fetch(
+        f"SELECT {case_columns.select()}, {order_columns.select()}, "
+        f"{marketplace_columns.select()} FROM {quote(Case._meta.db_table)} c "
+        f"JOIN {quote(Order._meta.db_table)} o ON o.id = c.order_id "
+        f"JOIN {quote(Marketplace._meta.db_table)} m ON m.id = c.marketplace_id "
+        f"WHERE c.id = %s {lock}",
+        [pk],
+    )
+    if not found:
         raise CaseRefused(
             ErrorCode.NOT_FOUND, _("There is no case %(id)s.") % {"id": pk}, field="case"
-        ) from exc
+        )
+    (row,) = found
+    case: Case = case_columns.instance(row)
+    order = order_columns.instance(row, case_columns.count)
+    marketplace = marketplace_columns.instance(row, case_columns.count + order_columns.count)
+    Case.marketplace.field.set_cached_value(case, marketplace)
+    Case.order.field.set_cached_value(case, order)
+    if order.marketplace_id == marketplace.pk:
+        Order.marketplace.field.set_cached_value(order, marketplace)
     return case
+
+
+_LOCK_COLUMNS = (ModelColumns(Case, "c"), ModelColumns(Order, "o"), ModelColumns(Marketplace, "m"))
 
 
 def _check_version(case: Case, expected_version: int | None) -> None:

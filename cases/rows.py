@@ -44,11 +44,16 @@ class ModelColumns(Generic[M]):
         self.count = len(self.fields)
         self.columns = [field.column or field.attname for field in self.fields]
         self.pk_index = self.fields.index(model._meta.pk)
+        self._select: dict[str, str] = {}
 
     def select(self, using: str = "default") -> str:
         """``alias."column", ...`` in the model's field order."""
-        quote = connections[using].ops.quote_name
-        return ", ".join(f"{quote(self.alias)}.{quote(column)}" for column in self.columns)
+        found = self._select.get(using)
+        if found is None:
+            quote = connections[using].ops.quote_name
+            found = ", ".join(f"{quote(self.alias)}.{quote(column)}" for column in self.columns)
+            self._select[using] = found
+        return found
 
     def order_by(self, ordering: Sequence[str] | None = None, using: str = "default") -> str:
         """``ordering`` (default: the model's ``Meta.ordering``) as SQL: ``-name`` descending,
