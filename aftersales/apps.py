@@ -6,3 +6,10 @@ class AftersalesConfig(AppConfig):
 
     name = "aftersales"
     verbose_name = "aftersales"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from .db import fast_timestamps
+
+        connection_created.connect(fast_timestamps, dispatch_uid="aftersales.fast_timestamps")
