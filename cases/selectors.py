@@ -81,17 +81,17 @@ def case_by_reference(
 ) -> Case | None:
     """The case ``reference`` if it is one of ``marketplace_ids``' cases, else None.
 
-    With its marketplace and order (one query); ``with_parts`` adds what the case's detail
-    shows: the assignee, evidence, evidence requests, refund requests and the history oldest
-    first (four more queries, whatever their number), read by ``case_detail``. ``marketplaces``
-    (by id), when the caller holds them already, are attached instead of joined.
+    With its marketplace, order and assignee (one query); ``with_parts`` adds what the case's
+    detail shows: evidence, evidence requests, refund requests and the history oldest first
+    (four more queries, whatever their number). ``marketplaces`` (by id), when the caller
+    holds them already, are attached instead of joined.
     """
-    if with_parts:
-        return case_detail(
-            reference=reference, marketplace_ids=marketplace_ids, marketplaces=marketplaces
-        )
-    queryset = Case.objects.filter(marketplace_id__in=marketplace_ids, reference=reference)
-    return queryset.select_related("marketplace", "order").first()
+    return case_detail(
+        reference=reference,
+        marketplace_ids=marketplace_ids,
+        marketplaces=marketplaces,
+        with_parts=with_parts,
+    )
 
 
 _CASE = ModelColumns(Case, "c")
@@ -112,9 +112,11 @@ def case_detail(
     reference: str,
     marketplace_ids: Collection[int],
     marketplaces: Mapping[int, Marketplace] | None = None,
+    with_parts: bool = True,
 ) -> Case | None:
     """The case ``reference`` of ``marketplace_ids`` with its marketplace, order, assignee,
-    evidence, evidence requests, refund requests and history (oldest first): five queries.
+    evidence, evidence requests, refund requests and history (oldest first): five queries
+    (one without ``with_parts``, for a change that reads the case before it is locked).
 
     Read by hand-written SQL over the models' columns (``cases.rows``): every API read of a
     case makes it, and the ORM's compiling of these five queries cost three times the
@@ -150,7 +152,7 @@ def case_detail(
     else:
         marketplace = marketplaces[case.marketplace_id]
     Case.marketplace.field.set_cached_value(case, marketplace)
-    for name, part, ordering in _PARTS:
+    for name, part, ordering in _PARTS if with_parts else ():
         rows = fetch(
             f"SELECT {part.select()} FROM {_table(part.model)} p WHERE p.case_id = %s "
             f"ORDER BY {part.order_by(ordering)}",
