@@ -1,5 +1,6 @@
 """Model instances from hand-written SQL over the model's own columns, for the reads every API
-request makes (the key's client and its marketplaces, a case's detail).
+request or every change makes (the key's client and its marketplaces, a case's detail, the
+kernel's lock of a case).
 
 Why: for those reads the ORM's work costs several times the database's. Measured at 1,000,000
 cases on PostgreSQL, a case detail through ``select_related`` and four ``prefetch_related``
