@@ -36,6 +36,11 @@ def fresh_field(field: serializers.Field) -> serializers.Field:
     way; any other mutable argument (a default list) is deep-copied as DRF does."""
     if not hasattr(field, "_args"):  # not made through ``Field.__new__``: DRF's way
         return copy.deepcopy(field)
+    if _is_plain(field):
+        # Nothing beneath it and nothing it was given that a field changes: a shallow copy
+        # of the unbound template is the new instance its arguments would make (binding sets
+        # the copy's own name, parent, label and source).
+        return copy.copy(field)
 
     def argument(name: str | None, value: Any) -> Any:
         if isinstance(value, serializers.Field):
@@ -48,6 +53,34 @@ def fresh_field(field: serializers.Field) -> serializers.Field:
     args = [argument(None, value) for value in field._args]
     kwargs = {name: argument(name, value) for name, value in given.items()}
     return field.__class__(*args, **kwargs)
+
+
+_PLAIN: dict[type, bool] = {}
+
+
+def _is_plain(field: serializers.Field) -> bool:
+    """A field with no field beneath it (not a serializer, a list's or a relation's holder)
+    whose arguments are all immutable or shared: copying its instance copies it."""
+    kind = type(field)
+    plain = _PLAIN.get(kind)
+    if plain is None:
+        plain = _PLAIN[kind] = not isinstance(
+            field,
+            serializers.BaseSerializer
+            | serializers.ListField
+            | serializers.DictField
+            | serializers.HStoreField
+            | serializers.ManyRelatedField
+            | serializers.SerializerMethodField
+            | serializers.HiddenField,
+        )
+    if not plain or getattr(field, "parent", None) is not None:
+        return False
+    given: dict[str, Any] = field._kwargs  # type: ignore[attr-defined]  # set by Field.__new__
+    return all(
+        name in _SHARED_ARGUMENTS or isinstance(value, _IMMUTABLE)
+        for name, value in (*((None, v) for v in field._args), *given.items())  # type: ignore[attr-defined]
+    )
 
 
 class AwareDateTimeField(serializers.DateTimeField):

@@ -34,3 +34,18 @@ def test_a_mutable_argument_is_copied_not_shared():
     copied = fresh_field(field)
     assert copied is not field
     assert copied.default == [] and copied.default is not field.default
+
+
+def test_a_plain_field_is_copied_unbound_and_binds_on_its_own():
+    # given a field template (unbound), copied for two serializers
+    template = serializers.ChoiceField(choices=[("a", "A"), ("b", "B")], read_only=True)
+    first, second = fresh_field(template), fresh_field(template)
+    first.bind("kind", serializers.Serializer())
+    second.bind("state", serializers.Serializer())
+    # then each copy has its own name, label and source; the template stays unbound
+    assert (first.field_name, first.source, first.label) == ("kind", "kind", "Kind")
+    assert (second.field_name, second.source, second.label) == ("state", "state", "State")
+    assert template.field_name is None and template.parent is None and template.label is None
+    assert first.to_representation("a") == "a" and repr(first) == repr(copy.deepcopy(template))
+    # and a bound field is copied from its arguments, as DRF does, never shallowly
+    assert fresh_field(first).label is None
