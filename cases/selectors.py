@@ -150,7 +150,10 @@ def case_detail(
     if marketplaces is None:
         marketplace = _MARKETPLACE.instance(row, start)
     else:
-        marketplace = marketplaces[case.marketplace_id]
+        # the caller's marketplaces, or (a caller whose ids and marketplaces disagree) a read
+        marketplace = marketplaces.get(case.marketplace_id) or Marketplace.objects.get(
+            pk=case.marketplace_id
+        )
     Case.marketplace.field.set_cached_value(case, marketplace)
     for name, part, ordering in _PARTS if with_parts else ():
         rows = fetch(
