@@ -17,12 +17,15 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
+from django.db.models.query import ValuesIterable
 from django.utils.translation import gettext as _
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from cases.rows import values_rows
 
 from .problems import QueryParametersInvalid
 
@@ -135,7 +138,7 @@ class KeysetPagination(BasePagination):
         if cursor:
             value, pk = self._decode(cursor, ordering, field)
             queryset = queryset.filter(self._after(name, value, pk, descending, field.null))
-        rows = list(queryset[: size + 1])
+        rows = _read(queryset[: size + 1])
         self.request = request
         self.next_cursor = None
         if len(rows) > size:
@@ -227,3 +230,11 @@ class CaseEventPagination(KeysetPagination):
     ordering_fields = ("occurred_at", "recorded_at")
     default_ordering = "occurred_at"
     page_size = 100
+
+
+def _read(queryset: QuerySet[Any]) -> list[Any]:
+    """A page's rows; a page of ``.values()`` through ``cases.rows.values_rows`` (the same
+    dicts, converted in fewer steps: the case list reads its page this way)."""
+    if queryset._iterable_class is ValuesIterable:
+        return values_rows(queryset)
+    return list(queryset)

@@ -11,18 +11,22 @@ everything downstream (serializers, FSM methods, the kernel) sees ordinary model
 
 Only for reads whose shape never changes: anything filtered or ordered by the user goes through
 querysets. The columns come from ``_meta``, so a new field is read without touching this module.
+A page of a filtered list is compiled by the ORM and only converted here (``values_rows``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.db.models.expressions import Col
+from django.db.models.sql.constants import MULTI
 
 M = TypeVar("M", bound=Model)
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
@@ -131,3 +135,64 @@ def prefetched(owner: Model, name: str, instances: list[Any]) -> None:
     cache[manager.field.remote_field.cache_name] = queryset
     for instance in instances:  # each child knows its owner, as after a prefetch
         manager.field.set_cached_value(instance, owner)
+
+
+def values_rows(queryset: QuerySet[Any, dict[str, Any]]) -> list[dict[str, Any]]:
+    """``list(queryset)`` of a ``.values()`` queryset: the same dicts, the same values.
+
+    The ORM compiles the query (filters and orderings stay the user's); only the rows'
+    conversion is done here. Why: on SQLite the ORM makes each timestamp aware through three
+    Python calls and two settings look-ups, which for a list page of 50 rows of 16 timestamps
+    cost more than the query (the same page at 100,000 cases: 2.4 ms through ``values()``,
+    0.5 ms for the query alone). Here a naive timestamp from SQLite gets its connection's time
+    zone in the loop itself; every other converter is the ORM's own, applied as its compiler
+    applies it.
+    """
+    query = queryset.query
+    connection = connections[queryset.db]
+    compiler = query.get_compiler(queryset.db)
+    names = (
+        list(query.selected)
+        if query.selected
+        else [*query.extra_select, *query.values_select, *query.annotation_select]
+    )
+    rows = [row for chunk in compiler.execute_sql(MULTI) for row in chunk]
+    if not rows:  # nothing, or a condition that can match nothing (no query was made)
+        return []
+    expressions = [selected[0] for selected in compiler.select[: compiler.col_count]]
+    zoned: list[int] = []  # SQLite's timestamps: naive UTC text read by the driver
+    others: list[tuple[int, Sequence[Converter], Any]] = []
+    for position, (functions, expression) in compiler.get_converters(expressions).items():
+        if len(functions) == 1 and _is_sqlite_timestamp(functions[0], connection):
+            zoned.append(position)
+        else:
+            others.append((position, functions, expression))
+    zone = connection.timezone if settings.USE_TZ else None
+    if not zoned and not others:
+        return [dict(zip(names, row, strict=True)) for row in rows]
+    found = []
+    for row in map(list, rows):
+        for position in zoned:
+            value = row[position]
+            if value.__class__ is dt.datetime and value.tzinfo is None:
+                if zone is not None:
+                    row[position] = value.replace(tzinfo=zone)
+            elif value is not None:  # not what the driver reads: the ORM's own way
+                row[position] = connection.ops.convert_datetimefield_value(  # type: ignore[attr-defined]
+                    value, None, connection
+                )
+        for position, functions, expression in others:
+            value = row[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            row[position] = value
+        found.append(dict(zip(names, row, strict=True)))
+    return found
+
+
+def _is_sqlite_timestamp(function: Converter, connection: BaseDatabaseWrapper) -> bool:
+    """``function`` is SQLite's converter of timestamps (from naive UTC to aware)."""
+    if connection.vendor != "sqlite":
+        return False
+    own = type(connection.ops).convert_datetimefield_value  # type: ignore[attr-defined]
+    return getattr(function, "__func__", None) is own
