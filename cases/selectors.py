@@ -12,6 +12,7 @@ Writes go through ``cases.services``; these functions only read. Their query cou
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -70,6 +71,23 @@ def case_list(
         queryset = queryset.filter(marketplace_id__in=sorted(marketplace_ids))
     related = ("marketplace", *LIST_RELATED) if with_marketplace else LIST_RELATED
     return queryset.select_related(*related)
+
+
+def case_list_values(
+    *, marketplace_ids: Collection[int], columns: tuple[str, ...]
+) -> QuerySet[Case, dict[str, Any]]:
+    """``case_list``'s cases of ``marketplace_ids`` as ``.values(*columns)`` (names may follow
+    relations: ``order__external_id``), to be filtered and ordered further.
+
+    The values queryset is built once per column set and copied per call: resolving 30 names
+    through their joins cost 0.3 ms of every API list request (of 2 ms for a one-row page).
+    """
+    return _case_values(columns).filter(marketplace_id__in=sorted(marketplace_ids))
+
+
+@functools.cache
+def _case_values(columns: tuple[str, ...]) -> QuerySet[Case, dict[str, Any]]:
+    return Case.objects.values(*columns)  # never evaluated itself: each caller filters a copy
 
 
 def case_by_reference(
