@@ -214,6 +214,10 @@ def test_list_filters(api, system_actor, agent):
     assert refs("assignee=agent") == {fresh.reference}
     assert fresh.reference not in refs("assignee=none")
     assert refs(f"order={old.order.external_id}") == {old.reference}
+    # filters combine, whichever were given before (each set of parameters has its own form)
+    assert refs("kind=cancellation,damaged_item&marketplace=amazon_fr") == {fresh.reference}
+    assert refs("marketplace=amazon_fr&kind=cancellation,damaged_item&assignee=none") == set()
+    assert refs("kind=oversized&open=true") == {amazon.reference}
     assert old.reference in refs("overdue=true")
     assert fresh.reference not in refs("overdue=true")
     assert fresh.reference in refs("overdue=false")
