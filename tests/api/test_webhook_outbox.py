@@ -64,6 +64,30 @@ def test_a_case_write_records_one_row_per_event_whatever_the_subscriptions(
 
 
 @pytest.mark.django_db
+def test_only_a_live_subscription_of_the_cases_marketplace_puts_its_events_in_the_outbox(
+    system_actor,
+):
+    # given subscriptions that cannot want Tmall's events: inactive, of a revoked client, of
+    # a client on JD only
+    idle, _key = make_client("idle", ["tmall"])
+    WebhookSubscription.objects.create(client=idle, url="https://idle.example/", is_active=False)
+    gone, _key = make_client("gone", ["tmall"], revoked_at=timezone.now())
+    WebhookSubscription.objects.create(client=gone, url="https://gone.example/")
+    elsewhere, _key = make_client("elsewhere", ["jd"])
+    WebhookSubscription.objects.create(client=elsewhere, url="https://jd.example/")
+    # when a Tmall case is opened: no outbox row; a JD case: one
+    open_case("cancellation", actor=system_actor, marketplace="tmall")
+    assert not WebhookEvent.objects.exists()
+    open_case("cancellation", actor=system_actor, marketplace="jd")
+    assert WebhookEvent.objects.count() == 1
+    # and once a live client of Tmall subscribes, Tmall's events are recorded too
+    live, _key = make_client("live", ["tmall", "jd"])
+    WebhookSubscription.objects.create(client=live, url="https://live.example/")
+    open_case("cancellation", actor=system_actor, marketplace="tmall")
+    assert WebhookEvent.objects.filter(case__marketplace__code="tmall").count() == 1
+
+
+@pytest.mark.django_db
 def test_deliveries_go_to_the_subscriptions_live_when_the_worker_expands(
     api, receiver, system_actor
 ):
