@@ -69,6 +69,7 @@ from ..serializers.cases import (
     RefundRequestSerializer,
     TransitionInputSerializer,
     TransitionOptionSerializer,
+    case_detail_data,
 )
 from .base import DOOR, ApiGenericViewSet, refuse_body_fields
 
@@ -174,7 +175,7 @@ class CaseViewSet(mixins.ListModelMixin, ApiGenericViewSet):
                 tracking_locations=tracking_locations(fresh.events.all()),
             ),
         }
-        data = CaseDetailSerializer(fresh, context=context).data
+        data = case_detail_data(fresh, context)
         headers = {"ETag": _etag(fresh)}
         if status_code == status.HTTP_201_CREATED:
             headers["Location"] = data["url"]

@@ -131,3 +131,61 @@ def test_the_list_endpoint_writes_what_drf_would(api, tmall_client, system_actor
         expected = drf_row(cases[row["reference"]], context)
         assert list(row) == list(expected)
         assert row == expected
+
+
+def test_a_case_detail_written_by_the_kept_tree_equals_a_new_serializers(
+    tmall_client, system_actor, agent
+):
+    # given cases with different parts: evidence requested and reviewed, a refund, none
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.utils import translation
+
+    from api.serializers.cases import CaseDetailSerializer, case_detail_data
+    from cases.events import RenderContext
+    from cases.selectors import case_detail
+
+    plain = open_case("cancellation", actor=system_actor)
+    refunded = open_case(
+        "cancellation", actor=system_actor, refund_request={"amount": "12.30", "currency": "CNY"}
+    )
+    claim = run(
+        open_case("damaged_item", actor=system_actor, marketplace="amazon_fr"),
+        ["request_evidence", "start_review"],
+        system_actor,
+    )
+    case_assign(case=claim, assignee=agent, actor=system_actor, door=Door.COMMAND)
+    client = tmall_client[0]
+    ids = client.marketplace_ids()
+
+    cases = {
+        r: case_detail(reference=r, marketplace_ids=ids)
+        for r in (plain.reference, refunded.reference, claim.reference)
+    }
+
+    base = drf_context(client, host="localhost")  # read here: the thread below has no database
+
+    def both(reference: str) -> tuple[dict, dict]:
+        case = cases[reference]
+        context = {
+            **base,
+            "actor": system_actor,
+            "render_context": RenderContext(tz=case.marketplace.tz),
+        }
+        kept = case_detail_data(case, dict(context))
+        return kept, dict(CaseDetailSerializer(case, context=dict(context)).data)
+
+    # when each is written in turn, again, in another thread and another language
+    references = [plain.reference, refunded.reference, claim.reference, plain.reference]
+    written = [both(reference) for reference in references]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        written += list(pool.map(both, references))
+    with translation.override("zh-hans"):
+        written += [both(reference) for reference in references]
+    # then: what the kept tree writes is what a new serializer writes, case by case
+    for kept, new in written:
+        assert kept == new
+        assert list(kept) == list(new)
+    assert [kept["reference"] for kept, _new in written[:4]] == references
+    assert written[1][0]["refund_requests"] and not written[0][0]["refund_requests"]
+    assert written[2][0]["evidence_requests"] and written[2][0]["assignee"] == agent.username
