@@ -105,8 +105,11 @@ def when(condition: str, then: str, otherwise: str = "NULL") -> str:
 
 
 def after_opening(seconds: int) -> str:
-    """The case's opening (``x.ago`` seconds before now) plus ``seconds``."""
-    return moment(f"-(x.ago) + {seconds}")
+    """The case's opening (``x.ago`` seconds before now) plus ``seconds``, never after now: a
+    change recorded in the future would make the product refuse the next transition (it
+    would happen "before the case's last change")."""
+    offset = f"-(x.ago) + {seconds}"
+    return moment(f"(CASE WHEN {offset} > 0 THEN 0 ELSE {offset} END)")
 
 
 def case_when(expression: str, values: list) -> str:
