@@ -160,7 +160,7 @@ def values_rows(queryset: QuerySet[Any, dict[str, Any]]) -> list[dict[str, Any]]
     if not rows:  # nothing, or a condition that can match nothing (no query was made)
         return []
     expressions = [selected[0] for selected in compiler.select[: compiler.col_count]]
-    zoned: list[int] = []  # SQLite's timestamps: naive UTC text read by the driver
+    zoned: list[int] = []  # SQLite's timestamps: naive UTC datetimes, as its driver reads them
     others: list[tuple[int, Sequence[Converter], Any]] = []
     for position, (functions, expression) in compiler.get_converters(expressions).items():
         if len(functions) == 1 and _is_sqlite_timestamp(functions[0], connection):
