@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import threading
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 
 from django.urls import reverse
 from django.utils import timezone
@@ -437,42 +437,62 @@ class CaseDetailSerializer(CaseSerializer):
     def get_available_transitions(self, case: Case) -> list[dict[str, Any]]:
         """What this client may call now, and the state each leads to."""
         options = case_available_transitions(case, self.context["actor"], at=self._now())
-        return list(TransitionOptionSerializer(options, many=True).data)
+        many = _kept("transition_options", lambda: TransitionOptionSerializer(many=True))
+        written: list[dict[str, Any]] = _written(many, options, {})
+        return written
 
     @extend_schema_field(DeadlineSerializer(many=True))
     def get_deadlines(self, case: Case) -> list[dict[str, Any]]:
-        return list(DeadlineSerializer(case_deadlines(case, at=self._now()), many=True).data)
+        many = _kept("deadlines", lambda: DeadlineSerializer(many=True))
+        written: list[dict[str, Any]] = _written(many, case_deadlines(case, at=self._now()), {})
+        return written
 
     @extend_schema_field(EvidenceSerializer(many=True))
     def get_evidence(self, case: Case) -> list[dict[str, Any]]:
-        context = {**self.context, "case": case}
-        return list(EvidenceSerializer(case.evidence.all(), many=True, context=context).data)
+        many = _kept("evidence", lambda: EvidenceSerializer(many=True))
+        written: list[dict[str, Any]] = _written(
+            many, case.evidence.all(), {**self.context, "case": case}
+        )
+        return written
 
 
-# One detail serializer tree per thread and language (gunicorn may run threads), built once.
-_DETAIL_TREES = threading.local()
+# Serializers kept per thread (gunicorn may run threads) and language, built once each.
+_KEPT = threading.local()
+_Kept = TypeVar("_Kept", bound=serializers.BaseSerializer)
+
+
+def _kept(name: str, build: Callable[[], _Kept]) -> _Kept:
+    """The serializer ``name`` of this thread and language, built by ``build`` on first use.
+
+    DRF builds and binds a new tree of fields for every serializer it is given: for a case
+    detail (the case, its order, evidence, requests, refunds, history, deadlines and the
+    transitions it offers: 74 field templates copied and bound) that was a fifth of a detail
+    request. The fields keep nothing of what they wrote: each value is read from the instance
+    and the root's context, which ``_written`` sets for one call only."""
+    trees: dict[tuple[str, str | None], Any] = _KEPT.__dict__.setdefault("trees", {})
+    key = (name, get_language())
+    found = trees.get(key)
+    if found is None:
+        found = build()
+        target = found.child if isinstance(found, serializers.ListSerializer) else found
+        cast(serializers.Serializer, target).fields  # noqa: B018 (built and bound here, once)
+        trees[key] = found
+    return cast(_Kept, found)
+
+
+def _written(serializer: serializers.BaseSerializer, instance: Any, context: dict[str, Any]) -> Any:
+    serializer._context = context
+    try:
+        return serializer.to_representation(instance)
+    finally:
+        serializer._context = {}
 
 
 def case_detail_data(case: Case, context: dict[str, Any]) -> dict[str, Any]:
-    """``CaseDetailSerializer(case, context=context).data``, written by a serializer tree built
-    once per thread and language.
-
-    DRF builds and binds a new tree of fields for every serializer: for a case detail (the
-    case, its order, evidence, requests, refunds and history: 74 field templates copied and
-    bound) that was a fifth of a detail request. The fields keep nothing of what they wrote:
-    each value is read from the case and the root's context, which is this call's alone."""
-    trees: dict[str | None, CaseDetailSerializer] = _DETAIL_TREES.__dict__.setdefault("trees", {})
-    language = get_language()
-    tree = trees.get(language)
-    if tree is None:
-        tree = CaseDetailSerializer(context={})
-        tree.fields  # noqa: B018 (built and bound here, once)
-        trees[language] = tree
-    tree._context = context
-    try:
-        return tree.to_representation(case)
-    finally:
-        tree._context = {}
+    """``CaseDetailSerializer(case, context=context).data``, written by a kept serializer."""
+    detail = _kept("case_detail", lambda: CaseDetailSerializer(context={}))
+    data: dict[str, Any] = _written(detail, case, context)
+    return data
 
 
 # -- writing ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from cases.choices import Door
 from cases.models import Case
 from cases.selectors import case_list
 from cases.services import case_assign
-from tests.factories import open_case, run
+from tests.factories import add_photo, open_case, run
 
 pytestmark = pytest.mark.django_db
 
@@ -141,6 +141,7 @@ def test_a_case_detail_written_by_the_kept_tree_equals_a_new_serializers(
 
     from django.utils import translation
 
+    from api.serializers.cases import _KEPT as kept_serializers
     from api.serializers.cases import CaseDetailSerializer, case_detail_data
     from cases.events import RenderContext
     from cases.selectors import case_detail
@@ -155,6 +156,7 @@ def test_a_case_detail_written_by_the_kept_tree_equals_a_new_serializers(
         system_actor,
     )
     case_assign(case=claim, assignee=agent, actor=system_actor, door=Door.COMMAND)
+    add_photo(claim, system_actor)
     client = tmall_client[0]
     ids = client.marketplace_ids()
 
@@ -173,7 +175,14 @@ def test_a_case_detail_written_by_the_kept_tree_equals_a_new_serializers(
             "render_context": RenderContext(tz=case.marketplace.tz),
         }
         kept = case_detail_data(case, dict(context))
-        return kept, dict(CaseDetailSerializer(case, context=dict(context)).data)
+        # a new serializer, its nested ones (evidence, deadlines, transitions) new as well
+        trees = kept_serializers.__dict__.get("trees", {})
+        kept_serializers.__dict__["trees"] = {}
+        try:
+            new = dict(CaseDetailSerializer(case, context=dict(context)).data)
+        finally:
+            kept_serializers.__dict__["trees"] = trees
+        return kept, new
 
     # when each is written in turn, again, in another thread and another language
     references = [plain.reference, refunded.reference, claim.reference, plain.reference]
@@ -189,3 +198,5 @@ def test_a_case_detail_written_by_the_kept_tree_equals_a_new_serializers(
     assert [kept["reference"] for kept, _new in written[:4]] == references
     assert written[1][0]["refund_requests"] and not written[0][0]["refund_requests"]
     assert written[2][0]["evidence_requests"] and written[2][0]["assignee"] == agent.username
+    assert written[2][0]["evidence"] and written[2][0]["deadlines"]
+    assert written[0][0]["available_transitions"] != written[2][0]["available_transitions"]
