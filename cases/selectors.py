@@ -24,7 +24,7 @@ from marketplaces.models import Marketplace
 
 from .choices import CLOSED_STATES
 from .models import Case, CaseEvent, Evidence, EvidenceRequest, Order, RefundRequest
-from .rows import ModelColumns, fetch, placeholders, prefetched
+from .rows import ModelColumns, fetch_many, placeholders, prefetched
 
 # What a row of a case list shows besides the case: its order (id, customer) and assignee.
 LIST_RELATED = ("order", "assignee")
@@ -151,11 +151,26 @@ def case_detail(
     if marketplaces is None:
         columns.append(_MARKETPLACE.select())
         joins.append(f"JOIN {_table(Marketplace)} m ON m.id = c.marketplace_id")
-    found = fetch(
-        f"SELECT {', '.join(columns)} FROM {_table(Case)} c {' '.join(joins)} "
-        f"WHERE c.reference = %s AND c.marketplace_id IN ({placeholders(len(ids))})",
-        [reference, *ids],
-    )
+    scope = f"c.reference = %s AND c.marketplace_id IN ({placeholders(len(ids))})"
+    statements = [
+        (
+            f"SELECT {', '.join(columns)} FROM {_table(Case)} c {' '.join(joins)} WHERE {scope}",
+            [reference, *ids],
+        )
+    ]
+    if with_parts:
+        # Each part by the case's reference, not its id: the five reads need no answer from
+        # one another and go to the database together (``fetch_many``).
+        case_id = f"(SELECT c.id FROM {_table(Case)} c WHERE {scope})"
+        statements += [
+            (
+                f"SELECT {part.select()} FROM {_table(part.model)} p WHERE p.case_id = {case_id} "
+                f"ORDER BY {part.order_by(ordering)}",
+                [reference, *ids],
+            )
+            for _name, part, ordering in _PARTS
+        ]
+    found, *parts = fetch_many(statements)
     if not found:
         return None
     (row,) = found
@@ -173,12 +188,7 @@ def case_detail(
             pk=case.marketplace_id
         )
     Case.marketplace.field.set_cached_value(case, marketplace)
-    for name, part, ordering in _PARTS if with_parts else ():
-        rows = fetch(
-            f"SELECT {part.select()} FROM {_table(part.model)} p WHERE p.case_id = %s "
-            f"ORDER BY {part.order_by(ordering)}",
-            [case.pk],
-        )
+    for (name, part, _ordering), rows in zip(_PARTS if with_parts else (), parts, strict=True):
         prefetched(case, name, [part.build(values) for values in rows])
     return case
 

@@ -65,3 +65,33 @@ def test_values_rows_of_nothing_is_empty(system_actor):
     assert values_rows(Case.objects.none().values("pk")) == []
     assert values_rows(Case.objects.filter(pk__in=[]).values("pk")) == []
     assert values_rows(Case.objects.filter(reference="nothing").values("pk", "opened_at")) == []
+
+
+def test_fetch_many_gives_each_statements_rows_and_django_errors(system_actor):
+    from django.db import DatabaseError, connection, transaction
+
+    from cases.rows import fetch, fetch_many
+
+    first = open_case("cancellation", actor=system_actor)
+    second = open_case("cancellation", actor=system_actor, marketplace="jd")
+    statements = [
+        ("SELECT reference FROM cases_case WHERE id = %s", [first.pk]),
+        ("SELECT reference FROM cases_case WHERE id = %s", [-1]),
+        (
+            "SELECT reference FROM cases_case WHERE id IN (%s, %s) ORDER BY id",
+            [first.pk, second.pk],
+        ),
+    ]
+    assert fetch_many(statements) == [fetch(sql, params) for sql, params in statements]
+    assert fetch_many(statements) == [
+        [(first.reference,)],
+        [],
+        [(first.reference,), (second.reference,)],
+    ]
+    # a statement the database refuses: Django's own error, and the connection still works
+    with pytest.raises(DatabaseError), transaction.atomic():
+        fetch_many([statements[0], ("SELECT no_such_column FROM cases_case", [])])
+    assert fetch("SELECT reference FROM cases_case WHERE id = %s", [second.pk]) == [
+        (second.reference,)
+    ]
+    assert connection.is_usable()
