@@ -138,7 +138,8 @@ def case_detail(
 
     Read by hand-written SQL over the models' columns (``cases.rows``): every API read of a
     case makes it, and the ORM's compiling of these five queries cost three times the
-    database's work. ``marketplaces`` (by id) are attached when given, else joined.
+    database's work. On PostgreSQL the five go to the server together (``fetch_many``).
+    ``marketplaces`` (by id) are attached when given, else joined.
     """
     ids = sorted(marketplace_ids)
     if not ids:
